@@ -1,0 +1,87 @@
+"""Watchfloor web process: ``create_app(settings)`` builds Flask + Dash + Socket.IO.
+
+``python app.py`` serves it (threading Socket.IO server; use gunicorn with one worker and many threads
+in production, see docs/operations.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dash
+import redis
+from flask import Flask
+from flask_socketio import SocketIO
+
+from core.auth import current_user
+from core.settings import Settings
+from geo.boundaries import Regions, load_regions
+
+
+@dataclass
+class WebApp:
+    """The parts of the web process, for serving and for tests."""
+
+    server: Flask
+    dash: dash.Dash
+    socketio: SocketIO
+    redis: redis.Redis
+    regions: Regions
+
+
+def create_app(settings: Settings, r: redis.Redis | None = None, regions: Regions | None = None) -> WebApp:
+    """Build the web app from explicit settings; no Redis reads happen until a request arrives."""
+    from callbacks import pages as page_callbacks
+    from callbacks import wall as wall_callbacks
+    from core import push
+    from core.connection import connect
+    from layouts import pages
+    from web.routes import blueprint
+
+    r = r if r is not None else connect(settings)
+    regions = regions if regions is not None else load_regions(settings)
+    server = Flask(__name__)
+    user_of = lambda: current_user(settings)  # noqa: E731 - one place decides who is asking
+    server.register_blueprint(blueprint(settings, r, regions, user_of))
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=False,
+        serve_locally=True,
+        update_title=None,
+        title="Watchfloor",
+        suppress_callback_exceptions=True,
+    )
+    # Offline: no version check, no hot reload; everything (JS, CSS, fonts) comes from this server.
+    app.enable_dev_tools(
+        debug=settings.web.debug, dev_tools_disable_version_check=True, dev_tools_hot_reload=False
+    )
+    app.layout = pages.shell()
+    page_callbacks.register(app, settings, regions)
+    wall_callbacks.register(app, settings, r, user_of)
+
+    socketio = SocketIO(server, async_mode="threading")  # same-origin only (the default)
+    push.register(socketio, r, user_of, settings.redis.retry_seconds)
+    return WebApp(server, app, socketio, r, regions)
+
+
+def main() -> None:
+    """Entry point of ``python app.py``."""
+    from core.settings import load_or_exit
+
+    settings = load_or_exit()
+    web = create_app(settings)
+    print(f"web: http://{settings.web.host}:{settings.web.port}/wall", flush=True)
+    web.socketio.run(
+        web.server,
+        host=settings.web.host,
+        port=settings.web.port,
+        allow_unsafe_werkzeug=True,
+        debug=False,
+        use_reloader=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Every Redis key, stream and channel name Watchfloor uses, built in one place.
+
+All names live under the ``wf:`` namespace so a shared Redis can host other data. Change a name here
+and every producer and reader follows.
+"""
+
+from __future__ import annotations
+
+NS = "wf"
+
+#: pub/sub channel on which workers and consumers announce new state.
+UPDATES = f"{NS}:updates"
+#: dead-letter stream: invalid or poison entries, with their reason.
+DEAD = f"{NS}:dead"
+
+STATUSES = ("valid", "suspended", "revoked", "expired")
+
+
+def inbound(source: str) -> str:
+    """Stream an upstream source writes to, e.g. ``wf:in:licence``."""
+    return f"{NS}:in:{source}"
+
+
+def seen(source: str) -> str:
+    """Set of event ids already applied for a source (the idempotency markers)."""
+    return f"{NS}:seen:{source}"
+
+
+def source_status(source: str) -> str:
+    """Hash: last event time, last ingest time and counts for one upstream source."""
+    return f"{NS}:src:{source}"
+
+
+#: Hash licence number -> JSON record (the current state of each licence).
+LICENCES = f"{NS}:lic"
+#: Hash licence number -> "version_ms status county lon lat cell_r4 cell_r5 ..." used by the Lua apply.
+LICENCE_META = f"{NS}:lic:meta"
+#: GEO sorted set of licence numbers at their WGS-84 points (raw points for small viewports).
+LICENCE_GEO = f"{NS}:lic:geo"
+#: Integer bumped after every applied batch; map layers and caches key on it.
+LICENCE_VERSION = f"{NS}:lic:version"
+
+
+#: Prefixes of the two counter families below (the Lua apply script builds the full names from them).
+LICENCE_CELLS_PREFIX = f"{NS}:lic:h3:"
+LICENCE_COUNTS_PREFIX = f"{NS}:lic:count:"
+
+
+def licence_cells(resolution: int, status: str) -> str:
+    """Hash H3 cell -> number of licences with ``status`` in that cell at ``resolution``."""
+    return f"{LICENCE_CELLS_PREFIX}{resolution}:{status}"
+
+
+def licence_counts(status: str) -> str:
+    """Hash region adcode (county, city and province) -> number of licences with ``status``."""
+    return f"{LICENCE_COUNTS_PREFIX}{status}"
+
+
+def indicator(name: str) -> str:
+    """Hash of one indicator family: field ``data`` (JSON), ``version`` and ``computed_at``."""
+    return f"{NS}:ind:{name}"
+
+
+def indicator_debounce(name: str) -> str:
+    """Short-lived marker: a recompute of ``name`` is already queued."""
+    return f"{NS}:ind:{name}:queued"
+
+
+def simulator_state(source: str) -> str:
+    """Hash: how far the upstream simulator of ``source`` got (so a restart resumes, not repeats)."""
+    return f"{NS}:sim:{source}"

@@ -1,0 +1,173 @@
+"""One settings object, loaded from ``config.yaml`` and ``WATCHFLOOR_*`` environment variables.
+
+The object is passed explicitly to everything that needs it; nothing reads settings from globals.
+A bad value raises :class:`SettingsError` naming the key, the value and what is allowed; program
+entry points turn that into a one-line message and exit code 2 (see :func:`load_or_exit`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "WATCHFLOOR_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbeddedRedis(_Section):
+    dir: str = "var/redis"
+    port: int = Field(0, ge=0, le=65535)
+    binary: str = "redis-server"
+
+
+class RedisSettings(_Section):
+    url: str = ""
+    embedded: EmbeddedRedis = EmbeddedRedis()
+    retry_seconds: float = Field(2.0, gt=0, le=300)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535)
+    debug: bool = False
+
+
+class Boundaries(_Section):
+    city: str = ""
+    county: str = ""
+    adcode_column: str = "adcode"
+
+
+class GeoSettings(_Section):
+    data_dir: str = "geo/data"
+    province_adcode: int = Field(320000, ge=110000, le=829999)
+    boundaries: Boundaries = Boundaries()
+
+
+class SimulatorSettings(_Section):
+    seed: int = 20201101
+    licences: int = Field(250000, ge=0, le=5_000_000)
+    rate_per_second: float = Field(5.0, ge=0, le=100_000)
+    batch_size: int = Field(2000, ge=1, le=100_000)
+
+
+class ConsumerSettings(_Section):
+    group: str = Field("ingest", min_length=1)
+    batch_size: int = Field(1000, ge=1, le=100_000)
+    block_ms: int = Field(1000, ge=1, le=60_000)
+
+
+class MapSettings(_Section):
+    max_points: int = Field(1000, ge=0, le=100_000)
+    max_cells: int = Field(1500, ge=10, le=100_000)
+    h3_resolutions: tuple[int, ...] = Field((4, 5, 6, 7, 8), min_length=1)
+    refresh_seconds: float = Field(3.0, ge=0, le=3600)
+
+
+class WallSettings(_Section):
+    stale_after_seconds: float = Field(60, gt=0, le=86400)
+    language: Literal["zh", "en"] = "zh"
+
+
+class WorkerSettings(_Section):
+    queue: str = Field("indicators", min_length=1)
+    indicator_debounce_seconds: float = Field(2.0, ge=0, le=3600)
+
+
+class Settings(_Section):
+    """Every setting of Watchfloor; see config.yaml for what each one means."""
+
+    redis: RedisSettings = RedisSettings()
+    web: WebSettings = WebSettings()
+    geo: GeoSettings = GeoSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    consumer: ConsumerSettings = ConsumerSettings()
+    map: MapSettings = MapSettings()
+    wall: WallSettings = WallSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    def path(self, relative: str) -> Path:
+        """Resolve a path setting against the project root (absolute paths are kept)."""
+        p = Path(relative)
+        return p if p.is_absolute() else ROOT / p
+
+
+class SettingsError(Exception):
+    """A setting is missing, unknown or has a value that is not allowed."""
+
+
+def _set_env_value(tree: dict[str, Any], model: type[BaseModel], rest: str, value: str, var: str) -> None:
+    """Place one environment variable into ``tree`` by walking the known setting names.
+
+    Names are matched against the model so that keys containing underscores
+    (``WATCHFLOOR_MAP_MAX_POINTS`` → ``map.max_points``) need no special separator.
+    """
+    fields = model.model_fields
+    for name in sorted(fields, key=len, reverse=True):
+        key = name.upper()
+        annotation = fields[name].annotation
+        nested = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        if rest == key and not nested:
+            # YAML parsing gives lists, numbers and booleans the same spelling as in config.yaml.
+            try:
+                tree[name] = yaml.safe_load(value) if value.strip() else ""
+            except yaml.YAMLError:
+                tree[name] = value
+            if isinstance(tree[name], (int, float)) and annotation is str:
+                tree[name] = value
+            return
+        if nested and rest.startswith(key + "_"):
+            sub = tree.setdefault(name, {})
+            if not isinstance(sub, dict):
+                raise SettingsError(f"{var}: {name} is a section, not a value")
+            _set_env_value(sub, annotation, rest[len(key) + 1 :], value, var)
+            return
+    raise SettingsError(f"{var}: no such setting (see config.yaml for the names)")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown setting (see config.yaml for the names)"
+    return f"{key} = {error.get('input')!r}: {error['msg']}"
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``path`` (default config.yaml or $WATCHFLOOR_CONFIG) and the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or ROOT / "config.yaml")
+    tree: dict[str, Any] = {}
+    if path.exists():
+        try:
+            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(tree, dict):
+            raise SettingsError(f"{path}: must be a mapping of sections")
+    elif path != ROOT / "config.yaml":
+        raise SettingsError(f"{path}: config file not found")
+    for var, value in sorted(environ.items()):
+        if var.startswith(ENV_PREFIX) and var != ENV_PREFIX + "CONFIG":
+            _set_env_value(tree, Settings, var[len(ENV_PREFIX) :], value, var)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def load_or_exit(path: str | Path | None = None) -> Settings:
+    """Load settings for a program entry point; on a bad value print why and exit with code 2."""
+    try:
+        return load_settings(path)
+    except SettingsError as exc:
+        print(f"watchfloor: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,1 @@
+"""Indicator and warning maths (pure functions) and the RQ jobs that run them."""

@@ -1,0 +1,1 @@
+"""Event ingestion: schemas, the stream consumer, state writers, dead letters and simulators."""

@@ -1,0 +1,126 @@
+"""Licence state: turn validated licence events into one atomic Redis update per batch.
+
+Python does the per-event work that needs libraries (coordinate conversion, point-in-region lookup,
+H3 cells); ``lua/apply_licences.lua`` then applies the batch inside Redis, atomically and
+idempotently (see the rules at the top of that file).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h3
+import numpy as np
+import orjson
+import redis
+
+from core import keys
+from geo.coords import to_wgs84
+from geo.index import RegionIndex
+from streams.schema import Event, LicenceIssued, LicenceRenewed, LicenceStatusChange
+
+_SCRIPT = (Path(__file__).parent / "lua" / "apply_licences.lua").read_text(encoding="utf-8")
+
+
+class OutsideRegion(ValueError):
+    """The event's point lies outside every county of the configured province."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one batch did to the licence state."""
+
+    applied: int
+    duplicates: int
+    stale: int
+    version: int
+    last_event_ms: int
+
+
+class LicenceStore:
+    """Writes licence events to Redis; built once per process with an explicit connection."""
+
+    def __init__(self, r: redis.Redis, index: RegionIndex, resolutions: tuple[int, ...]) -> None:
+        self.r = r
+        self.index = index
+        self.resolutions = tuple(resolutions)
+        self._script = r.register_script(_SCRIPT)
+
+    def place(self, events: list[Event]) -> tuple[list[str | None], list[str | None]]:
+        """Compute the place string of every ``licence.issued`` event (vectorised).
+
+        Returns (places, errors): for each event either a place string (``""`` for events that
+        carry no point) or an error reason for a point outside the province.
+        """
+        full = [i for i, e in enumerate(events) if isinstance(e.payload, LicenceIssued)]
+        places: list[str | None] = [""] * len(events)
+        errors: list[str | None] = [None] * len(events)
+        if not full:
+            return places, errors
+        lon = np.array([events[i].payload.point.lon for i in full], dtype=float)
+        lat = np.array([events[i].payload.point.lat for i in full], dtype=float)
+        crs = np.array([events[i].payload.point.crs for i in full])
+        for name in np.unique(crs):  # one vectorised conversion per coordinate system in the batch
+            sel = crs == name
+            lon[sel], lat[sel] = to_wgs84(lon[sel], lat[sel], str(name))
+        counties = self.index.lookup(lon, lat)
+        for j, i in enumerate(full):
+            county = int(counties[j])
+            if county == 0:
+                places[i] = None
+                errors[i] = f"data.point: ({lon[j]:.5f}, {lat[j]:.5f}) WGS-84 lies outside every county"
+                continue
+            city = self.index.chain(county)[1]
+            cells = " ".join(h3.latlng_to_cell(lat[j], lon[j], res) for res in self.resolutions)
+            places[i] = f"{county} {city} {lon[j]:.6f} {lat[j]:.6f} {cells}"
+        return places, errors
+
+    def apply(self, events: list[Event], places: list[str], now_ms: int | None = None) -> ApplyResult:
+        """Apply already validated and placed events in one atomic script call."""
+        args: list[str | int] = [
+            keys.LICENCE_CELLS_PREFIX,
+            keys.LICENCE_COUNTS_PREFIX,
+            " ".join(str(r) for r in self.resolutions),
+            now_ms if now_ms is not None else int(time.time() * 1000),
+            len(events),
+        ]
+        for event, place in zip(events, places, strict=True):
+            p = event.payload
+            kind, record = "status", {"status": event.status}
+            if isinstance(p, LicenceIssued):
+                kind = "full"
+                record = p.model_dump(mode="json") | {"status": event.status}
+            elif isinstance(p, LicenceRenewed):
+                record["valid_to"] = p.valid_to.isoformat()
+            elif isinstance(p, LicenceStatusChange):
+                record["reason"] = p.reason
+            args += [event.envelope.id, kind, p.licence_no, event.occurred_ms, event.status, place]
+            args.append(orjson.dumps(record).decode())
+        applied, dups, stale, version, last = self._script(
+            keys=[
+                keys.seen("licence"),
+                keys.LICENCES,
+                keys.LICENCE_META,
+                keys.LICENCE_GEO,
+                keys.LICENCE_VERSION,
+                keys.source_status("licence"),
+            ],
+            args=args,
+        )
+        return ApplyResult(int(applied), int(dups), int(stale), int(version), int(last))
+
+
+def active_counts(r: redis.Redis, adcodes: list[int]) -> dict[int, int]:
+    """Number of valid licences in each of ``adcodes`` (county, city or province)."""
+    if not adcodes:
+        return {}
+    values = r.hmget(keys.licence_counts("valid"), [str(a) for a in adcodes])
+    return {a: int(v or 0) for a, v in zip(adcodes, values, strict=True)}
+
+
+def licence_freshness(r: redis.Redis) -> tuple[int | None, int]:
+    """(when the consumer last took in licence events, epoch ms or None; licence state version)."""
+    last, version = r.hget(keys.source_status("licence"), "last_ingest_ms"), r.get(keys.LICENCE_VERSION)
+    return (int(last) if last else None), int(version or 0)

@@ -1,0 +1,172 @@
+"""Event envelope and payload models: the upstream contract, validated with pydantic v2.
+
+An upstream entry in ``wf:in:<source>`` has four fields: ``id`` (unique per source, the idempotency
+key), ``type``, ``occurred_at`` (ISO 8601 with offset) and ``data`` (a JSON object). The JSON Schema of
+each payload is generated from these same models (see :func:`json_schemas`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+Crs = Literal["wgs84", "gcj02", "bd09"]
+BusinessType = Literal["grocery", "convenience", "supermarket", "tobacco_liquor", "kiosk", "other"]
+CreditGrade = Literal["A", "B", "C", "D"]
+Text = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Point(_Model):
+    """A point as the upstream system measured it; stored as WGS-84 after conversion."""
+
+    lon: float = Field(ge=73.0, le=136.0)
+    lat: float = Field(ge=3.0, le=54.0)
+    crs: Crs
+
+
+class LicenceIssued(_Model):
+    """``licence.issued``: a new retail licence (零售许可证), with everything the map needs."""
+
+    licence_no: str = Field(pattern=r"^[0-9]{12}$")
+    holder: Text
+    shop_name: Text
+    address: Text
+    point: Point
+    business_type: BusinessType
+    credit_grade: CreditGrade
+    valid_from: dt.date
+    valid_to: dt.date
+
+    @field_validator("valid_to")
+    @classmethod
+    def _validity(cls, valid_to: dt.date, info: ValidationInfo) -> dt.date:
+        valid_from = info.data.get("valid_from")
+        if valid_from is not None and valid_to <= valid_from:
+            raise ValueError("must be after valid_from")
+        if valid_from is not None and (valid_to - valid_from).days > 5 * 366:
+            raise ValueError("a licence is valid for at most 5 years after valid_from")
+        return valid_to
+
+
+class LicenceStatusChange(_Model):
+    """``licence.suspended`` / ``licence.revoked`` / ``licence.expired``: the licence changes status."""
+
+    licence_no: str = Field(pattern=r"^[0-9]{12}$")
+    reason: Text
+
+
+class LicenceRenewed(_Model):
+    """``licence.renewed``: the licence is valid again until ``valid_to``."""
+
+    licence_no: str = Field(pattern=r"^[0-9]{12}$")
+    valid_to: dt.date
+
+
+#: event type -> (payload model, licence status after the event)
+LICENCE_TYPES: dict[str, tuple[type[_Model], str]] = {
+    "licence.issued": (LicenceIssued, "valid"),
+    "licence.renewed": (LicenceRenewed, "valid"),
+    "licence.suspended": (LicenceStatusChange, "suspended"),
+    "licence.revoked": (LicenceStatusChange, "revoked"),
+    "licence.expired": (LicenceStatusChange, "expired"),
+}
+
+SOURCE_TYPES: dict[str, dict[str, tuple[type[_Model], str]]] = {"licence": LICENCE_TYPES}
+
+
+class Envelope(_Model):
+    """The four fields every upstream entry carries."""
+
+    id: str = Field(min_length=1, max_length=128)
+    type: str = Field(min_length=1, max_length=64)
+    occurred_at: dt.datetime
+    data: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a UTC offset, e.g. 2026-11-21T08:00:00+08:00")
+        return value
+
+
+class Event(BaseModel):
+    """A validated event: envelope plus its typed payload."""
+
+    model_config = ConfigDict(frozen=True)
+    envelope: Envelope
+    payload: Any
+    status: str
+
+    @property
+    def occurred_ms(self) -> int:
+        return int(self.envelope.occurred_at.timestamp() * 1000)
+
+
+class InvalidEvent(ValueError):
+    """An entry broke the contract; ``reason`` names the field path and what is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reason(exc: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        parts.append(f"{path or prefix or 'entry'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def parse_entry(source: str, fields: dict[bytes | str, bytes | str]) -> Event:
+    """Validate one raw stream entry of ``source``; raise :class:`InvalidEvent` with the reason."""
+    try:
+        raw = {_text(k): _text(v) for k, v in fields.items()}
+    except UnicodeDecodeError:
+        raise InvalidEvent("entry: fields must be UTF-8 text") from None
+    known = {"id", "type", "occurred_at", "data"}
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise InvalidEvent(f"{extra[0]}: unknown field (an entry has exactly id, type, occurred_at, data)")
+    missing = sorted(known - set(raw))
+    if missing:
+        raise InvalidEvent(f"{missing[0]}: field required")
+    try:
+        data = orjson.loads(raw["data"])
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent(f"data: not valid JSON ({exc.args[0][:80]})") from None
+    try:
+        env = Envelope.model_validate({**raw, "data": data})
+    except ValidationError as exc:
+        raise InvalidEvent(_reason(exc)) from None
+    types = SOURCE_TYPES.get(source, {})
+    if env.type not in types:
+        allowed = ", ".join(sorted(types)) or "none"
+        raise InvalidEvent(
+            f"type: {env.type!r} is not an event type of source {source!r} (allowed: {allowed})"
+        )
+    model, status = types[env.type]
+    try:
+        payload = model.model_validate(env.data)
+    except ValidationError as exc:
+        raise InvalidEvent(_reason(exc, "data")) from None
+    return Event(envelope=env, payload=payload, status=status)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every event type's ``data``, generated from the models the consumer uses."""
+    return {
+        t: model.model_json_schema() for types in SOURCE_TYPES.values() for t, (model, _) in types.items()
+    }
