@@ -116,6 +116,7 @@ class Supervisor:
         try:
             return self._run()
         except _Interrupted:
+            say("interrupted while starting; stopping")
             return 0
         finally:
             self.phase = "stopping"

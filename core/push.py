@@ -8,6 +8,7 @@ server at connect. Socket.IO delivery is at-most-once, so browsers reload a snap
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -48,12 +49,17 @@ def register(
 ) -> None:
     """Install the connect handler and start the relay thread on ``socketio``."""
 
+    started = threading.Lock()
+
     @socketio.on("connect")
     def _connect(auth: dict | None = None) -> bool:
         user = user_of()
         if user is None:
             return False  # refuses the connection
         join_room(room(user.scope))
+        # The relay starts with the first browser, so building an app (e.g. in tests) starts no thread.
+        if started.acquire(blocking=False):
+            socketio.start_background_task(relay)
         return True
 
     def relay() -> None:
@@ -71,7 +77,3 @@ def register(
                 )
                 time.sleep(retry_seconds)
 
-    socketio.start_background_task(relay)
-
-
-__all__ = ["can_view", "messages_for", "register", "room"]

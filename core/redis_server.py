@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -57,16 +58,18 @@ def free_port() -> int:
 def die_with_parent(sig: int = signal.SIGTERM):
     """A ``preexec_fn`` that makes the kernel send ``sig`` to the child when its parent dies.
 
-    Only the thread that starts the child counts as its parent: start long-lived children from the
-    main thread. A no-op where prctl is not available.
+    The kernel counts the *thread* that started the child as its parent, so this is only armed for
+    children started from the main thread (others rely on atexit and explicit stops). A no-op where
+    prctl is not available.
     """
     parent = os.getpid()
+    armed = _libc is not None and threading.current_thread() is threading.main_thread()
 
     def preexec() -> None:
-        if _libc is not None:
+        if armed:
             _libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os.kill(os.getpid(), sig)
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os.kill(os.getpid(), sig)
 
     return preexec
 

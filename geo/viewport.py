@@ -123,14 +123,27 @@ def _read_cell_counts(r: redis.Redis, res: int, cells: list[str]) -> dict[str, l
     return {c: [int(col[i] or 0) for col in columns] for i, c in enumerate(cells)}
 
 
-def _read_points(r: redis.Redis, view: View, scope_prefix: str) -> list[dict[str, Any]]:
+def _search_points(r: redis.Redis, view: View, limit: int) -> list[tuple[bytes, tuple[float, float]]]:
+    """Licences inside the view (GEOSEARCH BYBOX), at most ``limit`` (any ``limit``, not the nearest)."""
     lon = (view.west + view.east) / 2
     lat = (view.south + view.north) / 2
-    width = max(view.area_km2 / max((view.north - view.south) * KM_PER_DEG_LAT, 1e-9), 0.01)
     height = max((view.north - view.south) * KM_PER_DEG_LAT, 0.01)
-    found = r.geosearch(
-        keys.LICENCE_GEO, longitude=lon, latitude=lat, width=width, height=height, unit="km", withcoord=True
+    width = max(view.area_km2 / height, 0.01)
+    return r.geosearch(
+        keys.LICENCE_GEO,
+        longitude=lon,
+        latitude=lat,
+        width=width,
+        height=height,
+        unit="km",
+        withcoord=True,
+        count=limit,
+        any=True,
     )
+
+
+def _point_features(r: redis.Redis, found: list, scope_prefix: str) -> list[dict[str, Any]]:
+    """GeoJSON points of the found licences inside the user's scope, coloured by status."""
     found = [(m, c) for m, c in found if m.decode().startswith(scope_prefix)]
     if not found:
         return []
@@ -162,8 +175,11 @@ def licence_layer(r: redis.Redis, view: View, cfg: MapSettings, scope_prefix: st
     cells = cells_in_view(view, res)
     counts = _read_cell_counts(r, res, cells) if cells else {}
     total = sum(sum(v) for v in counts.values())
-    if total <= cfg.max_points:
-        features = _read_points(r, view, scope_prefix)
+    # The padded cells over-count a small view; when they hold only a few times max_points, ask the
+    # geo index itself, stopping as soon as it finds more than max_points.
+    found = _search_points(r, view, cfg.max_points + 1) if 0 < total <= 4 * cfg.max_points else None
+    if total == 0 or (found is not None and len(found) <= cfg.max_points):
+        features = _point_features(r, found or [], scope_prefix)
         meta = {"mode": "points", "res": res, "count": len(features)}
     else:
         features = cell_features(cells, counts)

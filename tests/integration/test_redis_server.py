@@ -190,18 +190,26 @@ def test_connect_waits_until_redis_answers(tmp_path: Path, binary: str) -> None:
             "WATCHFLOOR_REDIS_RETRY_SECONDS": "0.1",
         }
     )
-    server = EmbeddedRedis(binary, tmp_path / "late", port=port)
-    timer = threading.Timer(0.8, server.start)
-    timer.start()
     out = io.StringIO()
-    try:
-        client = connect(settings, stream=out)
+    result: dict[str, object] = {}
+
+    def client_side() -> None:
+        try:
+            result["client"] = connect(settings, stream=out)
+        except Exception as exc:  # reported below
+            result["error"] = exc
+
+    waiter = threading.Thread(target=client_side, daemon=True)
+    waiter.start()
+    time.sleep(0.8)
+    assert waiter.is_alive(), result
+    with EmbeddedRedis(binary, tmp_path / "late", port=port):
+        waiter.join(20)
+        assert "error" not in result, result
+        client = result["client"]
         assert client.ping()
         assert client.get_connection_kwargs().get("decode_responses") is False
         client.close()
-    finally:
-        timer.join()
-        server.stop()
     lines = out.getvalue().splitlines()
     assert len(lines) == 2, lines
     assert lines[0].startswith(f"watchfloor: Redis at redis://127.0.0.1:{port}/0 is unreachable (")

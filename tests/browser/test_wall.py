@@ -1,0 +1,69 @@
+"""/wall in headless Chromium: cells on the map, and a pushed licence changes the KPI within 2 s."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+from core import keys
+from tests.events import entry, issued_data
+
+
+def add_licences(r, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        # spread from Nanjing eastwards so they fall into several hex cells
+        lon, lat = 118.76 + (i % 10) * 0.1, 32.03 + (i // 10) * 0.1
+        r.xadd(keys.inbound("licence"), entry(data=issued_data(f"320102{i:06d}", lon=lon, lat=lat)))
+
+
+def kpi(page) -> int:
+    return int(page.inner_text("#wall-kpi-active").replace(",", "") or 0)
+
+
+def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client, stack_factory, browser):
+    r = redis_client
+    add_licences(r, 40)
+    stack = stack_factory(WATCHFLOOR_MAP_MAX_POINTS="5")  # 40 licences: more than 5, so cells
+    requests: list[str] = []
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto(stack.url + "/wall")
+
+    page.wait_for_selector("#wall-map path.wf-cell", timeout=30_000)
+    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000)
+    assert page.locator("#wall-map path.wf-cell").count() >= 2
+    page.wait_for_function("document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')")
+
+    # the socket is up: a new licence must show within 2 s, by push (no polling exists for the KPI)
+    page.wait_for_function("window.dash_clientside && document.querySelector('#wall-connection') !== null")
+    t0 = time.monotonic()
+    add_licences(r, 1, start=40)
+    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '41'", timeout=2_000)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 2.0
+
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, f"requests left the machine: {hosts}"
+    page.close()
+
+
+def test_a_reconnecting_wall_reloads_a_fresh_snapshot(redis_client, stack_factory, browser):
+    r = redis_client
+    add_licences(r, 3)
+    stack = stack_factory()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(stack.url + "/wall")
+    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '3'", timeout=15_000)
+
+    # the web process dies: the wall says so, and events keep arriving meanwhile
+    stack.procs["web"].terminate()
+    stack.procs["web"].wait(10)
+    page.wait_for_function("document.querySelector('#wall-connection')?.innerText?.length > 0", timeout=30_000)
+    add_licences(r, 2, start=3)
+
+    stack.start("web", "app.py")
+    stack.wait_http()
+    # no page reload: the socket reconnects and the snapshot brings the two missed licences
+    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '5'", timeout=30_000)
+    assert page.inner_text("#wall-connection") == ""
+    page.close()
