@@ -112,8 +112,9 @@ class Supervisor:
     # -- main loop -----------------------------------------------------------------------------------
 
     def run(self) -> int:
-        previous = self._install_signal_handlers()
+        previous: dict[int, object] = {}
         try:
+            previous = self._install_signal_handlers()
             return self._run()
         except _Interrupted:
             say("interrupted while starting; stopping")

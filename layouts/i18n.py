@@ -19,6 +19,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "wall.legend.revoked": "吊销",
         "wall.legend.expired": "过期",
         "wall.credit": "示意区划（近似，非官方边界）· 边界：DCW-GMT（GMT Team，LGPL-3.0）· 县级驻地：cpca（MIT）",
+        "wall.credit.official": "行政区划：官方边界数据",
         "unit.seconds": "{n} 秒",
         "unit.minutes": "{n} 分钟",
         "unit.hours": "{n} 小时",
@@ -41,6 +42,7 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "wall.legend.expired": "Expired",
         "wall.credit": "Approximate demo regions (not official boundaries) · Boundaries: DCW-GMT "
         "(GMT Team, LGPL-3.0) · Seats: cpca (MIT)",
+        "wall.credit.official": "Boundaries: official boundary files",
         "unit.seconds": "{n} s",
         "unit.minutes": "{n} min",
         "unit.hours": "{n} h",
