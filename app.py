@@ -68,10 +68,11 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
 
 def main() -> None:
     """Entry point of ``python app.py``."""
+    from core.connection import connect_or_exit
     from core.settings import load_or_exit
 
     settings = load_or_exit()
-    web = create_app(settings)
+    web = create_app(settings, connect_or_exit(settings))
     print(f"web: http://{settings.web.host}:{settings.web.port}/wall", flush=True)
     web.socketio.run(
         web.server,

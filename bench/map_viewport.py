@@ -42,8 +42,11 @@ VIEWS = {
 
 
 def load(r, settings, regions, index, n: int) -> float:
-    sim = LicenceSimulator(settings.model_copy(update={"simulator": settings.simulator.model_copy(
-        update={"licences": n})}), regions, index)
+    sim = LicenceSimulator(
+        settings.model_copy(update={"simulator": settings.simulator.model_copy(update={"licences": n})}),
+        regions,
+        index,
+    )
     store = LicenceStore(r, index, settings.map.h3_resolutions)
     t0 = time.perf_counter()
     for batch in sim.initial(batch=2000):
@@ -65,11 +68,23 @@ def timed(fn, repeat: int) -> tuple[float, bytes]:
 
 def naive(r, view: View) -> bytes:
     """Baseline: every licence in the view as a GeoJSON point (what a map without aggregation sends)."""
-    found = r.geosearch(keys.LICENCE_GEO, longitude=(view.west + view.east) / 2,
-                        latitude=(view.south + view.north) / 2, width=view.area_km2 / ((view.north - view.south)
-                        * 110.57), height=(view.north - view.south) * 110.57, unit="km", withcoord=True)
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-              "properties": {"no": m.decode()}} for m, (x, y) in found]
+    found = r.geosearch(
+        keys.LICENCE_GEO,
+        longitude=(view.west + view.east) / 2,
+        latitude=(view.south + view.north) / 2,
+        width=view.area_km2 / ((view.north - view.south) * 110.57),
+        height=(view.north - view.south) * 110.57,
+        unit="km",
+        withcoord=True,
+    )
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": {"no": m.decode()},
+        }
+        for m, (x, y) in found
+    ]
     return orjson.dumps({"type": "FeatureCollection", "features": feats})
 
 
@@ -81,25 +96,33 @@ def main() -> None:
     base = load_settings(environ={"WATCHFLOOR_REDIS_URL": "redis://unused"})
     regions = load_regions(base)
     index = RegionIndex(regions)
-    print(f"settings: max_cells={base.map.max_cells} max_points={base.map.max_points} "
-          f"resolutions={base.map.h3_resolutions}")
+    print(
+        f"settings: max_cells={base.map.max_cells} max_points={base.map.max_points} "
+        f"resolutions={base.map.h3_resolutions}"
+    )
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis("redis-server", Path(tmp)) as server:
         r = server.client()
         for n in (int(s) for s in args.sizes.split(",")):
             r.flushall()
             secs = load(r, base, regions, index, n)
-            print(f"\n== {n:,} licences (loaded through the apply path in {secs:.1f} s, "
-                  f"{n / secs:,.0f}/s)")
-            print(f"{'view':9} {'mode':7} {'res':>3} {'feats':>6} {'server ms':>9} {'raw KB':>8} {'gzip KB':>8}"
-                  f" | {'naive ms':>9} {'naive KB':>9} {'ratio t':>7} {'ratio B':>8}")
+            print(f"\n== {n:,} licences (loaded through the apply path in {secs:.1f} s, {n / secs:,.0f}/s)")
+            print(
+                f"{'view':9} {'mode':7} {'res':>3} {'feats':>6} {'server ms':>9} {'raw KB':>8} {'gzip KB':>8}"
+                f" | {'naive ms':>9} {'naive KB':>9} {'ratio t':>7} {'ratio B':>8}"
+            )
             for name, view in VIEWS.items():
-                ms, body = timed(lambda v=view: orjson.dumps(licence_layer(r, v, base.map, "32")), args.repeat)
+                ms, body = timed(
+                    lambda v=view: orjson.dumps(licence_layer(r, v, base.map, "32")), args.repeat
+                )
                 layer = orjson.loads(body)
                 gz = len(gzip.compress(body, 5))
                 nms, nbody = timed(lambda v=view: naive(r, v), max(1, args.repeat // 5))
-                print(f"{name:9} {layer['meta']['mode']:7} {layer['meta']['res']:>3} {len(layer['features']):>6} "
-                      f"{ms:>9.1f} {len(body) / 1024:>8.1f} {gz / 1024:>8.1f} | {nms:>9.1f} "
-                      f"{len(nbody) / 1024:>9.1f} {nms / ms:>6.1f}x {len(nbody) / max(gz, 1):>7.1f}x")
+                meta = layer["meta"]
+                print(
+                    f"{name:9} {meta['mode']:7} {meta['res']:>3} {len(layer['features']):>6} "
+                    f"{ms:>9.1f} {len(body) / 1024:>8.1f} {gz / 1024:>8.1f} | {nms:>9.1f} "
+                    f"{len(nbody) / 1024:>9.1f} {nms / ms:>6.1f}x {len(nbody) / max(gz, 1):>7.1f}x"
+                )
 
 
 if __name__ == "__main__":

@@ -97,3 +97,12 @@ def connect(
         if announced:
             print(f"watchfloor: Redis at {redacted(url)} answers now", file=stream, flush=True)
         return client
+
+
+def connect_or_exit(settings: Settings) -> redis.Redis:
+    """:func:`connect` for program entry points: a bad ``redis.url`` prints why and exits with code 2."""
+    try:
+        return connect(settings)
+    except SettingsError as exc:
+        print(f"watchfloor: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -17,7 +17,7 @@ import redis
 from flask_socketio import SocketIO, join_room
 
 from core import keys
-from core.auth import User, can_view
+from core.auth import User
 from indicators.jobs import read_licence_indicators
 
 
@@ -76,4 +76,3 @@ def register(
                     f"push relay: Redis unreachable ({exc}); retrying in {retry_seconds} s", file=sys.stderr
                 )
                 time.sleep(retry_seconds)
-

@@ -11,11 +11,11 @@ from rq import Queue, SimpleWorker
 
 def main() -> None:
     """Start the worker on the configured queue with an explicit Redis connection."""
-    from core.connection import connect
+    from core.connection import connect_or_exit
     from core.settings import load_or_exit
 
     settings = load_or_exit()
-    r = connect(settings)
+    r = connect_or_exit(settings)
     queue = Queue(settings.worker.queue, connection=r)
     SimpleWorker([queue], connection=r).work(with_scheduler=True)
 

@@ -18,7 +18,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "wall.legend.suspended": "暂停",
         "wall.legend.revoked": "吊销",
         "wall.legend.expired": "过期",
-        "wall.credit": "示意区划（近似，非官方边界）· 边界：DCW-GMT（GMT Team，LGPL-3.0）· 县级驻地：cpca（MIT）",
+        "wall.credit": "示意区划（近似，非官方边界）· 边界：DCW-GMT（GMT Team，LGPL-3.0）"
+        "· 县级驻地：cpca（MIT）",
         "wall.credit.official": "行政区划：官方边界数据",
         "unit.seconds": "{n} 秒",
         "unit.minutes": "{n} 分钟",

@@ -146,7 +146,10 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
             html.Footer(
                 className="wall-footer",
                 children=[
-                    html.Span(t(lang, "wall.credit" if regions.derived else "wall.credit.official"), className="wall-credit"),
+                    html.Span(
+                        t(lang, "wall.credit" if regions.derived else "wall.credit.official"),
+                        className="wall-credit",
+                    ),
                     html.Span(id="wall-connection", className="wall-connection"),
                 ],
             ),

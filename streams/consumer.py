@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -145,7 +146,19 @@ class LicenceConsumer:
         """Process batches until ``stop`` is set."""
         self.ensure_group()
         while not stop.is_set():
-            self.run_once()
+            try:
+                self.run_once()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                # a Redis blip: unacknowledged entries stay pending and are re-read after it
+                print(
+                    f"consumer {self.name}: Redis unreachable ({exc}); retrying", file=sys.stderr, flush=True
+                )
+                self._cursor = "0"
+                stop.wait(self.settings.redis.retry_seconds)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                self.ensure_group()  # the stream or group was deleted under us: recreate and go on
 
 
 def announce_regions(settings: Settings, regions: Regions) -> list[int]:
@@ -155,13 +168,13 @@ def announce_regions(settings: Settings, regions: Regions) -> list[int]:
 
 def main() -> None:
     """Entry point of ``python -m streams.consumer``."""
-    from core.connection import connect
+    from core.connection import connect_or_exit
     from core.settings import load_or_exit
     from geo.boundaries import load_regions
     from geo.index import RegionIndex
 
     settings = load_or_exit()
-    r = connect(settings)
+    r = connect_or_exit(settings)
     regions = load_regions(settings)
     store = LicenceStore(r, RegionIndex(regions), settings.map.h3_resolutions)
     consumer = LicenceConsumer(r, settings, store, announce_regions(settings, regions))

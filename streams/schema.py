@@ -8,6 +8,7 @@ each payload is generated from these same models (see :func:`json_schemas`).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -170,3 +171,23 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     return {
         t: model.model_json_schema() for types in SOURCE_TYPES.values() for t, (model, _) in types.items()
     }
+
+
+def write_schemas(folder: str | Path) -> list[Path]:
+    """Write one ``<type>.schema.json`` per event type into ``folder`` (published in docs/schemas/)."""
+    out = []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, schema in sorted(json_schemas().items()):
+        path = folder / f"{kind}.schema.json"
+        path.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+        out.append(path)
+    return out
+
+
+if __name__ == "__main__":
+    # python -m streams.schema [folder]: regenerate the published JSON Schemas
+    import sys
+
+    for written in write_schemas(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas"):
+        print(written)

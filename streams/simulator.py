@@ -226,12 +226,12 @@ def run(r: redis.Redis, sim: LicenceSimulator, settings: Settings, stop: threadi
 
 def main() -> None:
     """Entry point of ``python -m streams.simulator``."""
-    from core.connection import connect
+    from core.connection import connect_or_exit
     from core.settings import load_or_exit
     from geo.boundaries import load_regions
 
     settings = load_or_exit()
-    r = connect(settings)
+    r = connect_or_exit(settings)
     regions = load_regions(settings)
     sim = LicenceSimulator(settings, regions, RegionIndex(regions))
     stop = threading.Event()

@@ -13,8 +13,13 @@ _ids = itertools.count(1)
 NANJING = (118.7918, 32.0507)
 
 
-def issued_data(licence_no: str = "320102000001", lon: float = NANJING[0], lat: float = NANJING[1],
-                crs: str = "wgs84", **over: Any) -> dict[str, Any]:
+def issued_data(
+    licence_no: str = "320102000001",
+    lon: float = NANJING[0],
+    lat: float = NANJING[1],
+    crs: str = "wgs84",
+    **over: Any,
+) -> dict[str, Any]:
     """The ``data`` of a valid ``licence.issued`` event."""
     data = {
         "licence_no": licence_no,
@@ -31,8 +36,13 @@ def issued_data(licence_no: str = "320102000001", lon: float = NANJING[0], lat: 
     return data
 
 
-def entry(kind: str = "licence.issued", data: dict[str, Any] | None = None, *, event_id: str | None = None,
-          occurred_at: str = "2026-11-21T09:00:00+08:00") -> dict[str, Any]:
+def entry(
+    kind: str = "licence.issued",
+    data: dict[str, Any] | None = None,
+    *,
+    event_id: str | None = None,
+    occurred_at: str = "2026-11-21T09:00:00+08:00",
+) -> dict[str, Any]:
     """A stream entry (the four envelope fields) ready for XADD."""
     return {
         "id": event_id or f"test-{next(_ids)}",

@@ -18,8 +18,15 @@ from core.redis_server import EmbeddedRedis, die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class Stack:
@@ -35,8 +42,14 @@ class Stack:
 
     def start(self, name: str, *args: str) -> None:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, preexec_fn=die_with_parent())
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(),
+        )
 
     def wait_http(self, path: str = "/healthz", timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -82,7 +95,9 @@ def stack_factory(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make test does so as root)", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's chromium (make test does so as root)", pytrace=False
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b

@@ -32,7 +32,9 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     page.wait_for_selector("#wall-map path.wf-cell", timeout=30_000)
     page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000)
     assert page.locator("#wall-map path.wf-cell").count() >= 2
-    page.wait_for_function("document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')")
+    page.wait_for_function(
+        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')"
+    )
 
     # the socket is up: a new licence must show within 2 s, by push (no polling exists for the KPI)
     page.wait_for_function("window.dash_clientside && document.querySelector('#wall-connection') !== null")
@@ -58,7 +60,9 @@ def test_a_reconnecting_wall_reloads_a_fresh_snapshot(redis_client, stack_factor
     # the web process dies: the wall says so, and events keep arriving meanwhile
     stack.procs["web"].terminate()
     stack.procs["web"].wait(10)
-    page.wait_for_function("document.querySelector('#wall-connection')?.innerText?.length > 0", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#wall-connection')?.innerText?.length > 0", timeout=30_000
+    )
     add_licences(r, 2, start=3)
 
     stack.start("web", "app.py")

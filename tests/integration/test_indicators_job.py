@@ -30,5 +30,7 @@ def test_a_batch_schedules_one_recompute_and_the_worker_stores_and_announces_it(
     assert data["regions"]["320200"]["active"] == 0  # a city with no licences counts 0, not missing
     messages = [sub.get_message(timeout=1) for _ in range(3)]
     assert orjson.loads(next(m for m in messages if m)["data"]) == {
-        "topic": "indicators", "name": "licence", "version": 1
+        "topic": "indicators",
+        "name": "licence",
+        "version": 1,
     }

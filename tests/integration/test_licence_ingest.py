@@ -53,8 +53,15 @@ def test_valid_events_reach_state_and_malformed_ones_land_in_dead_letters(redis_
     r = redis_client
     r.xadd(STREAM, entry(data=issued_data("320102000001")))
     r.xadd(STREAM, entry(data=issued_data("320102000002", crs="gcj02", lon=NANJING[0] + 0.005)))
-    r.xadd(STREAM, {"id": "bad-json", "type": "licence.issued", "occurred_at": "2026-11-21T09:00:00+08:00",
-                    "data": "{not json"})
+    r.xadd(
+        STREAM,
+        {
+            "id": "bad-json",
+            "type": "licence.issued",
+            "occurred_at": "2026-11-21T09:00:00+08:00",
+            "data": "{not json",
+        },
+    )
     r.xadd(STREAM, entry(data=issued_data("320102000003", credit_grade="Z"), event_id="bad-grade"))
     r.xadd(STREAM, entry(data=issued_data("320102000004", lon=121.47, lat=31.23), event_id="shanghai"))
     r.xadd(STREAM, {"id": "no-type", "occurred_at": "2026-11-21T09:00:00+08:00", "data": "{}"})
@@ -71,9 +78,15 @@ def test_valid_events_reach_state_and_malformed_ones_land_in_dead_letters(redis_
     assert any(x.startswith("data.credit_grade:") for x in reasons)
     assert any(x.startswith("data.point:") and "outside every county" in x for x in reasons)
     assert any(x == "type: field required" for x in reasons)
-    original = next(orjson.loads(d["entry"]) for d in dead.values() if d["reason"].startswith("data: not valid"))
-    assert original == {"id": "bad-json", "type": "licence.issued", "occurred_at": "2026-11-21T09:00:00+08:00",
-                        "data": "{not json"}
+    original = next(
+        orjson.loads(d["entry"]) for d in dead.values() if d["reason"].startswith("data: not valid")
+    )
+    assert original == {
+        "id": "bad-json",
+        "type": "licence.issued",
+        "occurred_at": "2026-11-21T09:00:00+08:00",
+        "data": "{not json",
+    }
     assert r.xpending(STREAM, "ingest")["pending"] == 0  # everything acknowledged, good or bad
 
 
@@ -91,18 +104,32 @@ def test_an_older_event_never_overwrites_a_newer_state(redis_client, consumer):
     r = redis_client
     no = "320102000009"
     # the suspension (10:00) arrives before the issue (09:00) and before a stale renewal (08:00)
-    r.xadd(STREAM, entry("licence.suspended", {"licence_no": no, "reason": "整改"},
-                         occurred_at="2026-11-21T10:00:00+08:00"))
+    r.xadd(
+        STREAM,
+        entry(
+            "licence.suspended", {"licence_no": no, "reason": "整改"}, occurred_at="2026-11-21T10:00:00+08:00"
+        ),
+    )
     r.xadd(STREAM, entry(data=issued_data(no), occurred_at="2026-11-21T09:00:00+08:00"))
-    r.xadd(STREAM, entry("licence.renewed", {"licence_no": no, "valid_to": "2030-01-01"},
-                         occurred_at="2026-11-21T08:00:00+08:00"))
+    r.xadd(
+        STREAM,
+        entry(
+            "licence.renewed",
+            {"licence_no": no, "valid_to": "2030-01-01"},
+            occurred_at="2026-11-21T08:00:00+08:00",
+        ),
+    )
     drain(consumer)
     assert status_counts(r, 320102)["suspended"] == 1 and status_counts(r, 320102)["valid"] == 0
     record = orjson.loads(r.hget(keys.LICENCES, no))
     assert (record["status"], record["reason"], record["valid_to"]) == ("suspended", "整改", "2029-01-01")
     # a newer revocation does win
-    r.xadd(STREAM, entry("licence.revoked", {"licence_no": no, "reason": "吊销"},
-                         occurred_at="2026-11-21T11:00:00+08:00"))
+    r.xadd(
+        STREAM,
+        entry(
+            "licence.revoked", {"licence_no": no, "reason": "吊销"}, occurred_at="2026-11-21T11:00:00+08:00"
+        ),
+    )
     drain(consumer)
     assert status_counts(r, 320102) == {"valid": 0, "suspended": 0, "revoked": 1, "expired": 0}
 
@@ -135,5 +162,7 @@ def test_each_batch_announces_counts_on_the_updates_channel(redis_client, consum
     drain(consumer)
     messages = [sub.get_message(timeout=1) for _ in range(3)]  # the first read may be the subscribe reply
     update = orjson.loads(next(m for m in messages if m)["data"])
-    assert update["topic"] == "licence" and update["active"]["320000"] == 1 and update["active"]["320100"] == 1
+    assert (
+        update["topic"] == "licence" and update["active"]["320000"] == 1 and update["active"]["320100"] == 1
+    )
     assert update["version"] >= 1

@@ -16,13 +16,20 @@ from tests.events import entry, issued_data
 @pytest.fixture
 def web(redis_client, settings):
     app = create_app(settings, redis_client)
-    store = LicenceStore(redis_client, __import__("geo.index").index.RegionIndex(app.regions),
-                         settings.map.h3_resolutions)
+    store = LicenceStore(
+        redis_client, __import__("geo.index").index.RegionIndex(app.regions), settings.map.h3_resolutions
+    )
     consumer = LicenceConsumer(redis_client, settings, store, announce_regions(settings, app.regions))
     consumer.ensure_group()
     for i in range(30):
-        redis_client.xadd("wf:in:licence", entry(data=issued_data(
-            f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>")))
+        redis_client.xadd(
+            "wf:in:licence",
+            entry(
+                data=issued_data(
+                    f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>"
+                )
+            ),
+        )
     while consumer.run_once(block_ms=1).read:
         pass
     return app
@@ -43,13 +50,20 @@ def test_views_switch_between_cells_and_points_by_count(redis_client, settings_f
     settings = settings_for(WATCHFLOOR_MAP_MAX_POINTS="10")
     app = create_app(settings, redis_client)
     client = app.server.test_client()
-    store = LicenceStore(redis_client, __import__("geo.index").index.RegionIndex(app.regions),
-                         settings.map.h3_resolutions)
+    store = LicenceStore(
+        redis_client, __import__("geo.index").index.RegionIndex(app.regions), settings.map.h3_resolutions
+    )
     consumer = LicenceConsumer(redis_client, settings, store, announce_regions(settings, app.regions))
     consumer.ensure_group()
     for i in range(30):
-        redis_client.xadd("wf:in:licence", entry(data=issued_data(
-            f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>")))
+        redis_client.xadd(
+            "wf:in:licence",
+            entry(
+                data=issued_data(
+                    f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>"
+                )
+            ),
+        )
     while consumer.run_once(block_ms=1).read:
         pass
     _, province = get_json(client, "/api/v1/map/licences?bbox=116,30.5,122,35.2&zoom=7")
@@ -58,8 +72,11 @@ def test_views_switch_between_cells_and_points_by_count(redis_client, settings_f
     # a street-level view with 3 shops in it: the shops themselves, names as plain data
     _, street = get_json(client, "/api/v1/map/licences?bbox=118.7795,32.0495,118.7825,32.0505&zoom=17")
     assert street["meta"]["mode"] == "points"
-    assert sorted(f["properties"]["no"] for f in street["features"]) == ["320102000100", "320102000101",
-                                                                          "320102000102"]
+    assert sorted(f["properties"]["no"] for f in street["features"]) == [
+        "320102000100",
+        "320102000101",
+        "320102000102",
+    ]
     assert {f["properties"]["name"] for f in street["features"]} == {"<b>店0</b>", "<b>店1</b>", "<b>店2</b>"}
 
 

@@ -12,9 +12,15 @@ from layouts.i18n import CATALOGUES
 @pytest.mark.parametrize(
     ("scope", "adcode", "allowed"),
     [
-        (320000, 320000, True), (320000, 320102, True), (320000, 310000, False),
-        (320100, 320102, True), (320100, 320100, True), (320100, 320200, False), (320100, 320000, False),
-        (320102, 320102, True), (320102, 320104, False),
+        (320000, 320000, True),
+        (320000, 320102, True),
+        (320000, 310000, False),
+        (320100, 320102, True),
+        (320100, 320100, True),
+        (320100, 320200, False),
+        (320100, 320000, False),
+        (320102, 320102, True),
+        (320102, 320104, False),
     ],
 )
 def test_scope(scope, adcode, allowed):

@@ -27,15 +27,33 @@ def test_a_valid_issued_event_parses_to_its_payload_and_status():
         ({"id": "x" * 129}, "id: String should have at most 128 characters"),
         ({"type": "licence.exploded"}, "type: 'licence.exploded' is not an event type of source 'licence'"),
         ({"extra": "1"}, "extra: unknown field"),
-        ({"data": orjson.dumps(issued_data(licence_no="12"))}, "data.licence_no: String should match pattern"),
-        ({"data": orjson.dumps(issued_data(lat=95))}, "data.point.lat: Input should be less than or equal to 54"),
+        (
+            {"data": orjson.dumps(issued_data(licence_no="12"))},
+            "data.licence_no: String should match pattern",
+        ),
+        (
+            {"data": orjson.dumps(issued_data(lat=95))},
+            "data.point.lat: Input should be less than or equal to 54",
+        ),
         ({"data": orjson.dumps(issued_data(crs="mercator"))}, "data.point.crs: Input should be 'wgs84'"),
         ({"data": orjson.dumps(issued_data(credit_grade="E"))}, "data.credit_grade: Input should be 'A'"),
-        ({"data": orjson.dumps(issued_data(valid_to="2023-01-01"))}, "data.valid_to: Value error, must be after"),
-        ({"data": orjson.dumps(issued_data(valid_to="2035-01-01"))}, "data.valid_to: Value error, a licence is"),
-        ({"data": orjson.dumps(issued_data(shop_name="x" * 300))}, "data.shop_name: String should have at most"),
+        (
+            {"data": orjson.dumps(issued_data(valid_to="2023-01-01"))},
+            "data.valid_to: Value error, must be after",
+        ),
+        (
+            {"data": orjson.dumps(issued_data(valid_to="2035-01-01"))},
+            "data.valid_to: Value error, a licence is",
+        ),
+        (
+            {"data": orjson.dumps(issued_data(shop_name="x" * 300))},
+            "data.shop_name: String should have at most",
+        ),
         ({"data": orjson.dumps(issued_data(colour="red"))}, "data.colour: Extra inputs are not permitted"),
-        ({"data": orjson.dumps({**issued_data(), "holder": 5})}, "data.holder: Input should be a valid string"),
+        (
+            {"data": orjson.dumps({**issued_data(), "holder": 5})},
+            "data.holder: Input should be a valid string",
+        ),
     ],
 )
 def test_a_broken_entry_is_rejected_naming_the_field_and_reason(fields, reason):
@@ -57,17 +75,38 @@ def test_bytes_that_are_not_utf8_are_rejected_not_crashed_on():
 
 
 def test_status_events_carry_their_new_status():
-    for kind, status in [("licence.suspended", "suspended"), ("licence.revoked", "revoked"),
-                         ("licence.expired", "expired")]:
+    for kind, status in [
+        ("licence.suspended", "suspended"),
+        ("licence.revoked", "revoked"),
+        ("licence.expired", "expired"),
+    ]:
         event = parse_entry("licence", entry(kind, {"licence_no": "320102000001", "reason": "x"}))
         assert event.status == status
-    renewed = parse_entry("licence", entry("licence.renewed", {"licence_no": "320102000001",
-                                                                "valid_to": "2031-01-01"}))
+    renewed = parse_entry(
+        "licence", entry("licence.renewed", {"licence_no": "320102000001", "valid_to": "2031-01-01"})
+    )
     assert renewed.status == "valid"
 
 
 def test_json_schemas_are_generated_for_every_licence_type():
     schemas = json_schemas()
-    assert set(schemas) == {"licence.issued", "licence.renewed", "licence.suspended", "licence.revoked",
-                            "licence.expired"}
+    assert set(schemas) == {
+        "licence.issued",
+        "licence.renewed",
+        "licence.suspended",
+        "licence.revoked",
+        "licence.expired",
+    }
     assert "point" in schemas["licence.issued"]["required"]
+
+
+def test_the_published_schemas_match_the_models(tmp_path):
+    from pathlib import Path
+
+    from streams.schema import write_schemas
+
+    published = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    for fresh in write_schemas(tmp_path):
+        assert (published / fresh.name).read_bytes() == fresh.read_bytes(), (
+            f"docs/schemas/{fresh.name} is out of date: run python -m streams.schema"
+        )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import h3
 import pytest
 
-from geo.viewport import CLASSES, View, cell_features, cells_in_view, choose_resolution, colour_class, parse_view
+from geo.viewport import (
+    CLASSES,
+    View,
+    cell_features,
+    cells_in_view,
+    choose_resolution,
+    colour_class,
+    parse_view,
+)
 
 RES = (4, 5, 6, 7, 8)
 
