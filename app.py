@@ -79,6 +79,7 @@ def main() -> None:
         host=settings.web.host,
         port=settings.web.port,
         allow_unsafe_werkzeug=True,
+        log_output=settings.web.debug,  # one line per request (and per Socket.IO poll) only when debugging
         debug=False,
         use_reloader=False,
     )

@@ -36,8 +36,10 @@ VIEWS = {
     "province": View(116.36, 30.77, 121.93, 35.13, 7.6),
     # a city: Nanjing's urban area, zoom 11
     "city": View(118.55, 31.90, 119.05, 32.20, 11.0),
-    # a street block near Xuanwu's seat, zoom 16
+    # streets near Xuanwu's seat, zoom 16
     "street": View(118.785, 32.045, 118.800, 32.055, 16.0),
+    # one block in the same place, zoom 18
+    "block": View(118.7915, 32.0495, 118.7945, 32.0515, 18.0),
 }
 
 

@@ -64,6 +64,8 @@ class ConsumerSettings(_Section):
     group: str = Field("ingest", min_length=1)
     batch_size: int = Field(1000, ge=1, le=100_000)
     block_ms: int = Field(1000, ge=1, le=60_000)
+    retention_hours: float = Field(24.0, ge=0, le=24 * 365)
+    trim_every_seconds: float = Field(60.0, gt=0, le=86400)
 
 
 class MapSettings(_Section):

@@ -17,7 +17,8 @@ def main() -> None:
     settings = load_or_exit()
     r = connect_or_exit(settings)
     queue = Queue(settings.worker.queue, connection=r)
-    SimpleWorker([queue], connection=r).work(with_scheduler=True)
+    # WARNING: RQ logs three lines per job at INFO, which would drown the demo's console.
+    SimpleWorker([queue], connection=r).work(with_scheduler=True, logging_level="WARNING")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from geo.boundaries import Regions
 from indicators.jobs import schedule_licence_indicators
 from streams.deadletter import add_dead_letter
 from streams.licences import LicenceStore, active_counts
+from streams.retention import trim_acknowledged
 from streams.schema import Event, InvalidEvent, parse_entry
 
 
@@ -64,6 +65,7 @@ class LicenceConsumer:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         # After a restart, first finish what this consumer had read but not acknowledged.
         self._cursor = "0"
+        self._next_trim = 0.0
 
     def ensure_group(self) -> None:
         """Create the consumer group (and the stream) if they do not exist yet."""
@@ -142,12 +144,21 @@ class LicenceConsumer:
         }
         self.r.publish(keys.UPDATES, orjson.dumps(message))
 
+    def maybe_trim(self) -> int:
+        """Every ``consumer.trim_every_seconds``, trim acknowledged entries past the retention."""
+        if time.monotonic() < self._next_trim:
+            return 0
+        self._next_trim = time.monotonic() + self.settings.consumer.trim_every_seconds
+        retention_ms = int(self.settings.consumer.retention_hours * 3600 * 1000)
+        return trim_acknowledged(self.r, self.stream, int(time.time() * 1000), retention_ms)
+
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set."""
         self.ensure_group()
         while not stop.is_set():
             try:
                 self.run_once()
+                self.maybe_trim()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 # a Redis blip: unacknowledged entries stay pending and are re-read after it
                 print(
