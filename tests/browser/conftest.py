@@ -15,18 +15,10 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from core.redis_server import EmbeddedRedis, die_with_parent, free_port
+from scripts.screenshot import ARGS as CHROMIUM_ARGS
+from scripts.screenshot import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class Stack:

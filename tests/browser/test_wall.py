@@ -71,3 +71,53 @@ def test_a_reconnecting_wall_reloads_a_fresh_snapshot(redis_client, stack_factor
     page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '5'", timeout=30_000)
     assert page.inner_text("#wall-connection") == ""
     page.close()
+
+
+def test_the_freshness_badge_turns_red_when_the_feed_stops(redis_client, stack_factory, browser):
+    add_licences(redis_client, 2)
+    stack = stack_factory(WATCHFLOOR_WALL_STALE_AFTER_SECONDS="3")
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(stack.url + "/wall")
+    page.wait_for_function(
+        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')", timeout=15_000
+    )
+    # no event for more than 3 s: "data stale since HH:MM" in red
+    page.wait_for_function(
+        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-stale')", timeout=10_000
+    )
+    assert "数据停滞" in page.inner_text("#wall-freshness")
+    add_licences(redis_client, 1, start=2)
+    page.wait_for_function(
+        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')", timeout=5_000
+    )
+    page.close()
+
+
+FITS = """() => {
+  const W = window.innerWidth, H = window.innerHeight;
+  const out = [];
+  for (const sel of ['.wall-header', '.wall-map-frame', '.wall-kpi', '.wall-legend', '.wall-footer',
+                     '#wall-clock', '#wall-freshness', '.wall-credit']) {
+    for (const el of document.querySelectorAll(sel)) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5) out.push(sel);
+      if (el.scrollWidth > el.clientWidth + 1 && sel !== '.wall-credit') out.push(sel + ' overflows');
+    }
+  }
+  const d = document.documentElement;
+  if (d.scrollWidth > W || d.scrollHeight > H) out.push('page scrolls');
+  return out;
+}"""
+
+
+def test_the_wall_fits_the_screen_at_wall_and_desktop_sizes(redis_client, stack_factory, browser):
+    add_licences(redis_client, 20)
+    stack = stack_factory()
+    for width, height in [(1920, 1080), (3840, 2160), (7680, 2160), (1080, 1920)]:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(stack.url + "/wall")
+        page.wait_for_function(
+            "document.querySelector('#wall-kpi-active')?.innerText === '20'", timeout=15_000
+        )
+        assert page.evaluate(FITS) == [], f"at {width}x{height}"
+        page.close()

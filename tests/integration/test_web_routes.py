@@ -8,30 +8,28 @@ import orjson
 import pytest
 
 from app import create_app
+from geo.index import RegionIndex
 from streams.consumer import LicenceConsumer, announce_regions
 from streams.licences import LicenceStore
 from tests.events import entry, issued_data
 
 
+def load_licences(r, settings, app, n: int = 30) -> None:
+    """n licences 100 m apart in a row east of Xuanwu's seat, through the real consumer."""
+    store = LicenceStore(r, RegionIndex(app.regions), settings.map.h3_resolutions)
+    consumer = LicenceConsumer(r, settings, store, announce_regions(settings, app.regions))
+    consumer.ensure_group()
+    for i in range(n):
+        data = issued_data(f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>")
+        r.xadd("wf:in:licence", entry(data=data))
+    while consumer.run_once(block_ms=1).read:
+        pass
+
+
 @pytest.fixture
 def web(redis_client, settings):
     app = create_app(settings, redis_client)
-    store = LicenceStore(
-        redis_client, __import__("geo.index").index.RegionIndex(app.regions), settings.map.h3_resolutions
-    )
-    consumer = LicenceConsumer(redis_client, settings, store, announce_regions(settings, app.regions))
-    consumer.ensure_group()
-    for i in range(30):
-        redis_client.xadd(
-            "wf:in:licence",
-            entry(
-                data=issued_data(
-                    f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>"
-                )
-            ),
-        )
-    while consumer.run_once(block_ms=1).read:
-        pass
+    load_licences(redis_client, settings, app)
     return app
 
 
@@ -50,22 +48,7 @@ def test_views_switch_between_cells_and_points_by_count(redis_client, settings_f
     settings = settings_for(WATCHFLOOR_MAP_MAX_POINTS="10")
     app = create_app(settings, redis_client)
     client = app.server.test_client()
-    store = LicenceStore(
-        redis_client, __import__("geo.index").index.RegionIndex(app.regions), settings.map.h3_resolutions
-    )
-    consumer = LicenceConsumer(redis_client, settings, store, announce_regions(settings, app.regions))
-    consumer.ensure_group()
-    for i in range(30):
-        redis_client.xadd(
-            "wf:in:licence",
-            entry(
-                data=issued_data(
-                    f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>"
-                )
-            ),
-        )
-    while consumer.run_once(block_ms=1).read:
-        pass
+    load_licences(redis_client, settings, app)
     _, province = get_json(client, "/api/v1/map/licences?bbox=116,30.5,122,35.2&zoom=7")
     assert province["meta"]["mode"] == "cells" and province["meta"]["count"] == 30
     assert sum(f["properties"]["n"] for f in province["features"]) == 30
