@@ -19,7 +19,8 @@ import redis
 from core import keys
 from geo.coords import to_wgs84
 from geo.index import RegionIndex
-from streams.schema import Event, LicenceIssued, LicenceRenewed, LicenceStatusChange
+from streams.payloads import LicenceChanged, LicenceIssued, LicenceRenewed, LicenceStatusChange
+from streams.schema import Event
 
 _SCRIPT = (Path(__file__).parent / "lua" / "apply_licences.lua").read_text(encoding="utf-8")
 
@@ -49,12 +50,12 @@ class LicenceStore:
         self._script = r.register_script(_SCRIPT)
 
     def place(self, events: list[Event]) -> tuple[list[str | None], list[str | None]]:
-        """Compute the place string of every ``licence.issued`` event (vectorised).
+        """Compute the place string of every event that carries a point (vectorised).
 
         Returns (places, errors): for each event either a place string (``""`` for events that
         carry no point) or an error reason for a point outside the province.
         """
-        full = [i for i, e in enumerate(events) if isinstance(e.payload, LicenceIssued)]
+        full = [i for i, e in enumerate(events) if getattr(e.payload, "point", None) is not None]
         places: list[str | None] = [""] * len(events)
         errors: list[str | None] = [None] * len(events)
         if not full:
@@ -92,6 +93,8 @@ class LicenceStore:
             if isinstance(p, LicenceIssued):
                 kind = "full"
                 record = p.model_dump(mode="json") | {"status": event.status}
+            elif isinstance(p, LicenceChanged):
+                kind, record = "change", p.model_dump(mode="json", exclude_none=True)
             elif isinstance(p, LicenceRenewed):
                 record["valid_to"] = p.valid_to.isoformat()
             elif isinstance(p, LicenceStatusChange):

@@ -9,77 +9,43 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-Crs = Literal["wgs84", "gcj02", "bd09"]
-BusinessType = Literal["grocery", "convenience", "supermarket", "tobacco_liquor", "kiosk", "other"]
-CreditGrade = Literal["A", "B", "C", "D"]
-Text = Annotated[str, Field(min_length=1, max_length=256)]
+from streams.payloads import (
+    CaseClosed,
+    CaseOpened,
+    ComplaintReceived,
+    InspectionCompleted,
+    LicenceChanged,
+    LicenceIssued,
+    LicenceRenewed,
+    LicenceStatusChange,
+    ScanRecorded,
+    _Model,
+)
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Point(_Model):
-    """A point as the upstream system measured it; stored as WGS-84 after conversion."""
-
-    lon: float = Field(ge=73.0, le=136.0)
-    lat: float = Field(ge=3.0, le=54.0)
-    crs: Crs
-
-
-class LicenceIssued(_Model):
-    """``licence.issued``: a new retail licence (零售许可证), with everything the map needs."""
-
-    licence_no: str = Field(pattern=r"^[0-9]{12}$")
-    holder: Text
-    shop_name: Text
-    address: Text
-    point: Point
-    business_type: BusinessType
-    credit_grade: CreditGrade
-    valid_from: dt.date
-    valid_to: dt.date
-
-    @field_validator("valid_to")
-    @classmethod
-    def _validity(cls, valid_to: dt.date, info: ValidationInfo) -> dt.date:
-        valid_from = info.data.get("valid_from")
-        if valid_from is not None and valid_to <= valid_from:
-            raise ValueError("must be after valid_from")
-        if valid_from is not None and (valid_to - valid_from).days > 5 * 366:
-            raise ValueError("a licence is valid for at most 5 years after valid_from")
-        return valid_to
-
-
-class LicenceStatusChange(_Model):
-    """``licence.suspended`` / ``licence.revoked`` / ``licence.expired``: the licence changes status."""
-
-    licence_no: str = Field(pattern=r"^[0-9]{12}$")
-    reason: Text
-
-
-class LicenceRenewed(_Model):
-    """``licence.renewed``: the licence is valid again until ``valid_to``."""
-
-    licence_no: str = Field(pattern=r"^[0-9]{12}$")
-    valid_to: dt.date
-
-
-#: event type -> (payload model, licence status after the event)
+#: event type -> (payload model, licence status after the event; "" keeps the current status)
 LICENCE_TYPES: dict[str, tuple[type[_Model], str]] = {
     "licence.issued": (LicenceIssued, "valid"),
     "licence.renewed": (LicenceRenewed, "valid"),
+    "licence.changed": (LicenceChanged, ""),
     "licence.suspended": (LicenceStatusChange, "suspended"),
     "licence.revoked": (LicenceStatusChange, "revoked"),
     "licence.expired": (LicenceStatusChange, "expired"),
 }
 
-SOURCE_TYPES: dict[str, dict[str, tuple[type[_Model], str]]] = {"licence": LICENCE_TYPES}
+#: source -> its event types. A source is also the stream name: ``wf:in:<source>``.
+SOURCE_TYPES: dict[str, dict[str, tuple[type[_Model], str]]] = {
+    "licence": LICENCE_TYPES,
+    "inspection": {"inspection.completed": (InspectionCompleted, "")},
+    "case": {"case.opened": (CaseOpened, ""), "case.closed": (CaseClosed, "")},
+    "scan": {"scan.recorded": (ScanRecorded, "")},
+    "complaint": {"complaint.received": (ComplaintReceived, "")},
+}
+SOURCES = tuple(SOURCE_TYPES)
 
 
 class Envelope(_Model):

@@ -166,3 +166,39 @@ def test_each_batch_announces_counts_on_the_updates_channel(redis_client, consum
         update["topic"] == "licence" and update["active"]["320000"] == 1 and update["active"]["320100"] == 1
     )
     assert update["version"] >= 1
+
+
+def test_a_change_moves_the_licence_and_keeps_its_status(redis_client, consumer):
+    r = redis_client
+    no = "320102000077"
+    r.xadd(STREAM, entry(data=issued_data(no), occurred_at="2026-11-21T09:00:00+08:00"))
+    r.xadd(
+        STREAM,
+        entry(
+            "licence.suspended", {"licence_no": no, "reason": "整改"}, occurred_at="2026-11-21T10:00:00+08:00"
+        ),
+    )
+    # moves to Suzhou's Gusu district (WGS-84 near its seat)
+    moved = {"licence_no": no, "shop_name": "新店", "point": {"lon": 120.62, "lat": 31.31, "crs": "wgs84"}}
+    r.xadd(STREAM, entry("licence.changed", moved, occurred_at="2026-11-21T11:00:00+08:00"))
+    drain(consumer)
+    assert status_counts(r, 320102)["suspended"] == 0
+    meta = r.hget(keys.LICENCE_META, no).decode().split()
+    assert meta[1] == "suspended" and meta[3] == "320500"
+    assert active_counts(r, [320000])[320000] == 0
+    record = orjson.loads(r.hget(keys.LICENCES, no))
+    assert (record["shop_name"], record["status"], record["holder"]) == ("新店", "suspended", "王建国")
+
+
+def test_a_change_that_arrives_before_the_issue_still_wins(redis_client, consumer):
+    r = redis_client
+    no = "320102000078"
+    moved = {"licence_no": no, "shop_name": "新店", "point": {"lon": 120.62, "lat": 31.31, "crs": "wgs84"}}
+    r.xadd(STREAM, entry("licence.changed", moved, occurred_at="2026-11-21T11:00:00+08:00"))
+    r.xadd(STREAM, entry(data=issued_data(no), occurred_at="2026-11-21T09:00:00+08:00"))
+    drain(consumer)
+    meta = r.hget(keys.LICENCE_META, no).decode().split()
+    assert meta[1] == "valid" and meta[3] == "320500"  # the newer place, the issue's status
+    record = orjson.loads(r.hget(keys.LICENCES, no))
+    assert record["shop_name"] == "新店" and "_place" not in record
+    assert active_counts(r, [320500, 320100])[320500] == 1

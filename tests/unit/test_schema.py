@@ -88,14 +88,20 @@ def test_status_events_carry_their_new_status():
     assert renewed.status == "valid"
 
 
-def test_json_schemas_are_generated_for_every_licence_type():
+def test_json_schemas_are_generated_for_every_event_type():
     schemas = json_schemas()
     assert set(schemas) == {
         "licence.issued",
         "licence.renewed",
+        "licence.changed",
         "licence.suspended",
         "licence.revoked",
         "licence.expired",
+        "inspection.completed",
+        "case.opened",
+        "case.closed",
+        "scan.recorded",
+        "complaint.received",
     }
     assert "point" in schemas["licence.issued"]["required"]
 
