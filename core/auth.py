@@ -28,8 +28,15 @@ class Forbidden(PermissionError):
 
 
 def current_user(settings: Settings) -> User:
-    """The user of the current request: for now the read-only wall kiosk of the whole province."""
-    return User(name="wall", role="wall", scope=settings.geo.province_adcode)
+    """The user of the current request: until login exists, the anonymous role over the province."""
+    role = settings.auth.anonymous_role
+    return User(name=role, role=role, scope=settings.geo.province_adcode)
+
+
+def require_role(user: User, *roles: str) -> None:
+    """Raise :class:`Forbidden` unless the user has one of ``roles``."""
+    if user.role not in roles:
+        raise Forbidden(f"user {user.name} ({user.role}) may not do this; needs {' or '.join(roles)}")
 
 
 def scope_prefix(adcode: int) -> str:

@@ -58,6 +58,59 @@ class SimulatorSettings(_Section):
     licences: int = Field(250000, ge=0, le=5_000_000)
     rate_per_second: float = Field(5.0, ge=0, le=100_000)
     batch_size: int = Field(2000, ge=1, le=100_000)
+    sources: tuple[Literal["licence", "inspection", "case", "scan", "complaint"], ...] = (
+        "licence",
+        "inspection",
+        "case",
+        "scan",
+        "complaint",
+    )
+    speed: float = Field(1.0, gt=0, le=100_000)
+    anomalies: bool = True
+    ground_truth: str = "var/sim/ground_truth.jsonl"
+
+
+class IngestTokens(_Section):
+    """Bearer token of each upstream source for POST /api/v1/events/<source>; empty = closed."""
+
+    licence: str = ""
+    inspection: str = ""
+    case: str = ""
+    scan: str = ""
+    complaint: str = ""
+
+
+class IngestSettings(_Section):
+    tokens: IngestTokens = IngestTokens()
+    max_body_bytes: int = Field(5_000_000, ge=1024, le=500_000_000)
+    max_events: int = Field(5000, ge=1, le=1_000_000)
+
+
+class ImporterColumns(_Section):
+    """Column header of each licence field in a registry export (CSV or Excel)."""
+
+    licence_no: str = "许可证号"
+    holder: str = "负责人"
+    shop_name: str = "企业名称"
+    address: str = "经营地址"
+    lon: str = "经度"
+    lat: str = "纬度"
+    crs: str = "坐标系"
+    business_type: str = "经营业态"
+    credit_grade: str = "信用等级"
+    valid_from: str = "有效期起"
+    valid_to: str = "有效期止"
+
+
+class ImporterSettings(_Section):
+    columns: ImporterColumns = ImporterColumns()
+    default_crs: Literal["wgs84", "gcj02", "bd09"] = "gcj02"
+    batch_size: int = Field(2000, ge=1, le=100_000)
+
+
+class AuthSettings(_Section):
+    # Until login exists (issue 6) every visitor is this role, scoped to the province.
+    anonymous_role: Literal["wall", "leader", "duty", "admin"] = "wall"
 
 
 class ConsumerSettings(_Section):
@@ -93,6 +146,9 @@ class Settings(_Section):
     geo: GeoSettings = GeoSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     consumer: ConsumerSettings = ConsumerSettings()
+    ingest: IngestSettings = IngestSettings()
+    importer: ImporterSettings = ImporterSettings()
+    auth: AuthSettings = AuthSettings()
     map: MapSettings = MapSettings()
     wall: WallSettings = WallSettings()
     worker: WorkerSettings = WorkerSettings()
