@@ -36,6 +36,7 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     from core import push
     from core.connection import connect
     from layouts import pages
+    from web.ingest import blueprint as ingest_blueprint
     from web.routes import blueprint
 
     r = r if r is not None else connect(settings)
@@ -43,6 +44,7 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     server = Flask(__name__)
     user_of = lambda: current_user(settings)  # noqa: E731 - one place decides who is asking
     server.register_blueprint(blueprint(settings, r, regions, user_of))
+    server.register_blueprint(ingest_blueprint(settings, r))
 
     app = dash.Dash(
         __name__,

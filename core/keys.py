@@ -69,3 +69,28 @@ def indicator_debounce(name: str) -> str:
 def simulator_state(source: str) -> str:
     """Hash: how far the upstream simulator of ``source`` got (so a restart resumes, not repeats)."""
     return f"{NS}:sim:{source}"
+
+
+def day_counts(source: str, day: str) -> str:
+    """Hash of counters of one source on one local day (``YYYYMMDD``), e.g. ``"320102:ok"`` → 12."""
+    return f"{NS}:day:{source}:{day}"
+
+
+def records(source: str) -> str:
+    """Hash id → JSON record of the things a source tracks (cases, complaints)."""
+    return f"{NS}:rec:{source}"
+
+
+#: Hash licence number -> epoch ms of its latest inspection.
+LAST_INSPECTION = f"{NS}:insp:last"
+
+
+#: Stream: audit of dead-letter re-drives, one entry per letter (who, when, which letter, new entry id).
+REDRIVE_AUDIT = f"{NS}:audit:redrive"
+#: Hash source -> number of that source's dead letters currently in ``wf:dead``.
+DEAD_COUNTS = f"{NS}:dead:count"
+
+
+def ingest_counter(source: str, width_s: int, bucket: int) -> str:
+    """Counter (expires): entries of ``source`` taken in during bucket ``bucket`` of ``width_s`` seconds."""
+    return f"{NS}:rate:{source}:{width_s}:{bucket}"

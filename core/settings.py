@@ -119,6 +119,10 @@ class ConsumerSettings(_Section):
     block_ms: int = Field(1000, ge=1, le=60_000)
     retention_hours: float = Field(24.0, ge=0, le=24 * 365)
     trim_every_seconds: float = Field(60.0, gt=0, le=86400)
+    name: str = ""
+    claim_idle_ms: int = Field(60_000, ge=100, le=86_400_000)
+    claim_every_seconds: float = Field(10.0, gt=0, le=3600)
+    max_deliveries: int = Field(5, ge=1, le=1000)
 
 
 class MapSettings(_Section):

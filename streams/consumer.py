@@ -1,11 +1,12 @@
-"""The stream consumer: read ``wf:in:licence`` with consumer group ``ingest``, validate, apply, ack.
+"""The stream consumer: read every ``wf:in:<source>`` with consumer group ``ingest``, validate, apply, ack.
 
-Per batch: XREADGROUP → validate each entry (invalid ones become dead letters with their reason) →
-place points → apply the valid events in one atomic, idempotent script → in one MULTI, add the dead
-letters and XACK every entry of the batch → announce the new state on ``wf:updates``. A crash at any
-point re-delivers the batch and the "seen" markers make the second application a no-op.
-
-Run it with ``python -m streams.consumer``.
+Per batch: XREADGROUP over all sources → validate each entry (invalid ones become dead letters with
+their reason) → place points or addresses → apply each source's valid events in one atomic,
+idempotent script → in one MULTI add the dead letters and XACK every entry of the batch → announce
+on ``wf:updates``. A crash at any point re-delivers the batch and the "seen" markers make the second
+application a no-op. Entries left pending by a dead consumer are claimed after
+``consumer.claim_idle_ms``; one delivered ``consumer.max_deliveries`` times is poison and goes to
+``wf:dead``. Run it with ``python -m streams.consumer``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import orjson
 import redis
@@ -26,12 +28,21 @@ from core.settings import Settings
 from geo.boundaries import Regions
 from indicators.jobs import schedule_licence_indicators
 from streams.deadletter import add_dead_letter
-from streams.licences import LicenceStore, active_counts
+from streams.licences import ApplyResult, active_counts
 from streams.retention import trim_acknowledged
-from streams.schema import Event, InvalidEvent, parse_entry
+from streams.schema import SOURCES, Event, InvalidEvent, parse_entry
+
+Entry = tuple[bytes, dict | None]
 
 
-@dataclass(frozen=True)
+class Store(Protocol):
+    """What the consumer needs of a source's state writer (LicenceStore, EventStore)."""
+
+    def place(self, events: list[Event]) -> tuple[list, list[str | None]]: ...
+    def apply(self, events: list[Event], places: list, now_ms: int | None = None) -> ApplyResult: ...
+
+
+@dataclass
 class BatchReport:
     """Counts for one batch, for logs and tests."""
 
@@ -41,124 +52,174 @@ class BatchReport:
     stale: int = 0
     dead: int = 0
     version: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
 
 
-class LicenceConsumer:
-    """One consumer of the ``ingest`` group on the licence stream."""
+def _id(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
-    source = "licence"
+
+class Consumer:
+    """One consumer of the ``ingest`` group, on the streams of every source it has a store for."""
 
     def __init__(
         self,
         r: redis.Redis,
         settings: Settings,
-        store: LicenceStore,
+        stores: dict[str, Store],
         announce_regions: list[int],
         name: str | None = None,
     ) -> None:
         self.r = r
-        self.announce_regions = announce_regions
         self.settings = settings
-        self.store = store
-        self.stream = keys.inbound(self.source)
+        self.stores = stores
+        self.announce_regions = announce_regions
         self.group = settings.consumer.group
-        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.name = name or settings.consumer.name or f"{socket.gethostname()}-{os.getpid()}"
+        self.streams = {keys.inbound(s): s for s in stores}
         # After a restart, first finish what this consumer had read but not acknowledged.
         self._cursor = "0"
         self._next_trim = 0.0
+        self._next_claim = 0.0
 
-    def ensure_group(self) -> None:
-        """Create the consumer group (and the stream) if they do not exist yet."""
-        try:
-            self.r.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+    def ensure_groups(self) -> None:
+        """Create the consumer group (and the streams) where they do not exist yet."""
+        for stream in self.streams:
+            try:
+                self.r.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def _read(self, cursor: str, block: int | None) -> dict[str, list[Entry]]:
+        count = self.settings.consumer.batch_size
+        reply = self.r.xreadgroup(
+            self.group, self.name, dict.fromkeys(self.streams, cursor), count=count, block=block
+        )
+        return {self.streams[_id(stream)]: entries for stream, entries in (reply or []) if entries}
 
     def run_once(self, block_ms: int | None = None) -> BatchReport:
         """Read and process one batch; returns what happened (all zeros when nothing arrived)."""
-        cfg = self.settings.consumer
         if self._cursor == "0":
             pending = self._read("0", None)
             if pending:
                 return self.process(pending)
             self._cursor = ">"
-        return self.process(self._read(">", cfg.block_ms if block_ms is None else block_ms))
+        block = self.settings.consumer.block_ms if block_ms is None else block_ms
+        return self.process(self._read(">", block))
 
-    def _read(self, cursor: str, block: int | None) -> list[tuple[bytes, dict | None]]:
-        reply = self.r.xreadgroup(
-            self.group, self.name, {self.stream: cursor}, count=self.settings.consumer.batch_size, block=block
-        )
-        return reply[0][1] if reply else []
-
-    def process(self, entries: list[tuple[bytes, dict | None]]) -> BatchReport:
-        """Validate, apply and acknowledge a list of (entry id, fields) read from the stream."""
+    def process(self, batch: dict[str, list[Entry]], extra_dead: list | None = None) -> BatchReport:
+        """Validate, apply and acknowledge entries read from the streams, per source."""
         now_ms = int(time.time() * 1000)
-        events: list[Event] = []
-        event_ids: list[str] = []
-        dead: list[tuple[str, dict | None, str]] = []
-        for raw_id, fields in entries:
-            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
-            if not fields:
-                dead.append((entry_id, fields, "entry: gone from the stream before it was processed"))
-                continue
-            try:
-                events.append(parse_entry(self.source, fields))
-                event_ids.append(entry_id)
-            except InvalidEvent as exc:
-                dead.append((entry_id, fields, exc.reason))
-        fields_by_id = {(k.decode() if isinstance(k, bytes) else k): f for k, f in entries}
-        places, errors = self.store.place(events)
-        keep = [i for i, err in enumerate(errors) if err is None]
-        for i, err in enumerate(errors):
-            if err is not None:
-                dead.append((event_ids[i], fields_by_id[event_ids[i]], err))
-        result = (
-            self.store.apply([events[i] for i in keep], [places[i] for i in keep], now_ms) if keep else None
-        )
+        report = BatchReport()
+        dead: list[tuple[str, str, dict | None, str]] = list(extra_dead or [])
+        licence_result: ApplyResult | None = None
+        for source, entries in batch.items():
+            events: list[Event] = []
+            fields_of: list[tuple[str, dict | None]] = []
+            for raw_id, fields in entries:
+                if not fields:
+                    dead.append(
+                        (source, _id(raw_id), fields, "entry: gone from the stream before it was processed")
+                    )
+                    continue
+                try:
+                    events.append(parse_entry(source, fields))
+                    fields_of.append((_id(raw_id), fields))
+                except InvalidEvent as exc:
+                    dead.append((source, _id(raw_id), fields, exc.reason))
+            store = self.stores[source]
+            places, errors = store.place(events)
+            keep = [i for i, err in enumerate(errors) if err is None]
+            dead += [(source, *fields_of[i], err) for i, err in enumerate(errors) if err is not None]
+            if keep:
+                result = store.apply([events[i] for i in keep], [places[i] for i in keep], now_ms)
+                report.applied += result.applied
+                report.duplicates += result.duplicates
+                report.stale += result.stale
+                report.by_source[source] = result.applied
+                if source == "licence":
+                    licence_result = result
+            report.read += len(entries)
         pipe = self.r.pipeline(transaction=True)
-        for entry_id, fields, reason in dead:
-            add_dead_letter(pipe, self.source, entry_id, fields, reason, now_ms)
-        if entries:
-            pipe.xack(self.stream, self.group, *[k for k, _ in entries])
+        for source, entry_id, fields, reason in dead:
+            add_dead_letter(pipe, source, entry_id, fields, reason, now_ms)
+        for source, entries in batch.items():
+            if entries:
+                pipe.xack(keys.inbound(source), self.group, *[k for k, _ in entries])
+        for source, entry_id, _, _ in extra_dead or []:
+            pipe.xack(keys.inbound(source), self.group, entry_id)
         pipe.execute()
-        if result is not None and result.applied:
-            self.announce(result.version, now_ms)
+        report.dead = len(dead)
+        if licence_result is not None and licence_result.applied:
+            report.version = licence_result.version
+            self.announce_licences(licence_result.version, now_ms)
             schedule_licence_indicators(self.r, self.settings)
-        return BatchReport(
-            read=len(entries),
-            applied=result.applied if result else 0,
-            duplicates=result.duplicates if result else 0,
-            stale=result.stale if result else 0,
-            dead=len(dead),
-            version=result.version if result else 0,
-        )
+        others = {s: n for s, n in report.by_source.items() if s != "licence" and n}
+        if others:
+            self.r.publish(
+                keys.UPDATES, orjson.dumps({"topic": "events", "applied": others, "last_ingest_ms": now_ms})
+            )
+        return report
 
-    def announce(self, version: int, ingest_ms: int) -> None:
+    def announce_licences(self, version: int, ingest_ms: int) -> None:
         """Publish the new licence counts of the province and its cities on ``wf:updates``."""
+        counts = active_counts(self.r, self.announce_regions)
         message = {
             "topic": "licence",
             "version": version,
             "last_ingest_ms": ingest_ms,
-            "active": {str(k): v for k, v in active_counts(self.r, self.announce_regions).items()},
+            "active": {str(k): v for k, v in counts.items()},
         }
         self.r.publish(keys.UPDATES, orjson.dumps(message))
 
-    def maybe_trim(self) -> int:
-        """Every ``consumer.trim_every_seconds``, trim acknowledged entries past the retention."""
-        if time.monotonic() < self._next_trim:
-            return 0
-        self._next_trim = time.monotonic() + self.settings.consumer.trim_every_seconds
-        retention_ms = int(self.settings.consumer.retention_hours * 3600 * 1000)
-        return trim_acknowledged(self.r, self.stream, int(time.time() * 1000), retention_ms)
+    def claim_stuck(self) -> BatchReport:
+        """Take over entries idle too long at other consumers; poison entries become dead letters."""
+        cfg = self.settings.consumer
+        batch: dict[str, list[Entry]] = {}
+        poison: list[tuple[str, str, dict | None, str]] = []
+        for stream, source in self.streams.items():
+            for p in self.r.xpending_range(
+                stream, self.group, "-", "+", cfg.batch_size, idle=cfg.claim_idle_ms
+            ):
+                if p["times_delivered"] >= cfg.max_deliveries:
+                    entry_id = _id(p["message_id"])
+                    found = self.r.xrange(stream, entry_id, entry_id)
+                    reason = (
+                        f"entry: delivered {p['times_delivered']} times without being acknowledged (poison)"
+                    )
+                    poison.append((source, entry_id, found[0][1] if found else None, reason))
+            _, claimed, *_ = self.r.xautoclaim(
+                stream, self.group, self.name, cfg.claim_idle_ms, count=cfg.batch_size
+            )
+            poisoned = {p[1] for p in poison if p[0] == source}
+            claimed = [(k, f) for k, f in claimed if _id(k) not in poisoned]
+            if claimed:
+                batch[source] = claimed
+        if not batch and not poison:
+            return BatchReport()
+        return self.process(batch, extra_dead=poison)
+
+    def housekeeping(self) -> None:
+        """Now and then: claim stuck entries, trim acknowledged ones past the retention."""
+        now = time.monotonic()
+        cfg = self.settings.consumer
+        if now >= self._next_claim:
+            self._next_claim = now + cfg.claim_every_seconds
+            self.claim_stuck()
+        if now >= self._next_trim:
+            self._next_trim = now + cfg.trim_every_seconds
+            retention_ms = int(cfg.retention_hours * 3600 * 1000)
+            for stream in self.streams:
+                trim_acknowledged(self.r, stream, int(time.time() * 1000), retention_ms)
 
     def run(self, stop: threading.Event) -> None:
-        """Process batches until ``stop`` is set."""
-        self.ensure_group()
+        """Process batches until ``stop`` is set, riding out Redis blips."""
+        self.ensure_groups()
         while not stop.is_set():
             try:
                 self.run_once()
-                self.maybe_trim()
+                self.housekeeping()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 # a Redis blip: unacknowledged entries stay pending and are re-read after it
                 print(
@@ -169,12 +230,26 @@ class LicenceConsumer:
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
-                self.ensure_group()  # the stream or group was deleted under us: recreate and go on
+                self.ensure_groups()  # a stream or the group was deleted under us: recreate and go on
 
 
 def announce_regions(settings: Settings, regions: Regions) -> list[int]:
-    """The regions whose counts every batch announces: the province and its cities."""
+    """The regions whose counts every licence batch announces: the province and its cities."""
     return [settings.geo.province_adcode, *(int(a) for a in regions.cities["adcode"])]
+
+
+def build_stores(r: redis.Redis, settings: Settings, regions: Regions, index) -> dict[str, Store]:
+    """One state writer per source."""
+    from streams.event_store import EventStore
+    from streams.licences import LicenceStore
+    from streams.placement import Placer
+
+    placer = Placer(regions, index)
+    stores: dict[str, Store] = {"licence": LicenceStore(r, index, settings.map.h3_resolutions)}
+    for source in SOURCES:
+        if source != "licence":
+            stores[source] = EventStore(r, source, placer)
+    return stores
 
 
 def main() -> None:
@@ -187,12 +262,19 @@ def main() -> None:
     settings = load_or_exit()
     r = connect_or_exit(settings)
     regions = load_regions(settings)
-    store = LicenceStore(r, RegionIndex(regions), settings.map.h3_resolutions)
-    consumer = LicenceConsumer(r, settings, store, announce_regions(settings, regions))
+    consumer = Consumer(
+        r,
+        settings,
+        build_stores(r, settings, regions, RegionIndex(regions)),
+        announce_regions(settings, regions),
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"consumer {consumer.name}: reading {consumer.stream} as group {consumer.group}", flush=True)
+    print(
+        f"consumer {consumer.name}: reading {', '.join(consumer.streams)} as group {consumer.group}",
+        flush=True,
+    )
     consumer.run(stop)
 
 

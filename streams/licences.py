@@ -67,15 +67,17 @@ class LicenceStore:
             sel = crs == name
             lon[sel], lat[sel] = to_wgs84(lon[sel], lat[sel], str(name))
         counties = self.index.lookup(lon, lat)
+        cities = self.index.cities_of(counties)
+        resolutions = self.resolutions
         for j, i in enumerate(full):
             county = int(counties[j])
+            x, y = float(lon[j]), float(lat[j])
             if county == 0:
                 places[i] = None
-                errors[i] = f"data.point: ({lon[j]:.5f}, {lat[j]:.5f}) WGS-84 lies outside every county"
+                errors[i] = f"data.point: ({x:.5f}, {y:.5f}) WGS-84 lies outside every county"
                 continue
-            city = self.index.chain(county)[1]
-            cells = " ".join(h3.latlng_to_cell(lat[j], lon[j], res) for res in self.resolutions)
-            places[i] = f"{county} {city} {lon[j]:.6f} {lat[j]:.6f} {cells}"
+            cells = " ".join([h3.latlng_to_cell(y, x, res) for res in resolutions])
+            places[i] = f"{county} {cities[j]} {x:.6f} {y:.6f} {cells}"
         return places, errors
 
     def apply(self, events: list[Event], places: list[str], now_ms: int | None = None) -> ApplyResult:
@@ -99,7 +101,7 @@ class LicenceStore:
                 record["valid_to"] = p.valid_to.isoformat()
             elif isinstance(p, LicenceStatusChange):
                 record["reason"] = p.reason
-            args += [event.envelope.id, kind, p.licence_no, event.occurred_ms, event.status, place]
+            args += [event.id, kind, p.licence_no, event.occurred_ms, event.status, place]
             args.append(orjson.dumps(record).decode())
         applied, dups, stale, version, last = self._script(
             keys=[

@@ -8,11 +8,12 @@ each payload is generated from these same models (see :func:`json_schemas`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from streams.payloads import (
     CaseClosed,
@@ -64,17 +65,20 @@ class Envelope(_Model):
         return value
 
 
-class Event(BaseModel):
-    """A validated event: envelope plus its typed payload."""
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A validated event: the envelope's fields, its typed payload and the licence status it sets."""
 
-    model_config = ConfigDict(frozen=True)
-    envelope: Envelope
+    source: str
+    id: str
+    type: str
+    occurred_at: dt.datetime
     payload: Any
     status: str
 
     @property
     def occurred_ms(self) -> int:
-        return int(self.envelope.occurred_at.timestamp() * 1000)
+        return int(self.occurred_at.timestamp() * 1000)
 
 
 class InvalidEvent(ValueError):
@@ -88,6 +92,9 @@ class InvalidEvent(ValueError):
 def _reason(exc: ValidationError, prefix: str = "") -> str:
     parts = []
     for err in exc.errors()[:5]:
+        if err["type"] == "json_invalid":
+            parts.append(f"{prefix or 'entry'}: not valid JSON ({err['ctx'].get('error', '')[:80]})")
+            continue
         path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
         parts.append(f"{path or prefix or 'entry'}: {err['msg']}")
     return "; ".join(parts)
@@ -97,39 +104,60 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+_KNOWN = frozenset({"id", "type", "occurred_at", "data"})
+
+
 def parse_entry(source: str, fields: dict[bytes | str, bytes | str]) -> Event:
-    """Validate one raw stream entry of ``source``; raise :class:`InvalidEvent` with the reason."""
+    """Validate one raw stream entry of ``source``; raise :class:`InvalidEvent` with the reason.
+
+    The common case takes a fast path (plain checks, then pydantic-core validating the ``data`` JSON
+    bytes directly); anything unusual falls back to the pydantic models so that every error message
+    comes from one place.
+    """
     try:
-        raw = {_text(k): _text(v) for k, v in fields.items()}
+        raw = {_text(k): v for k, v in fields.items()}
+    except UnicodeDecodeError:
+        raise InvalidEvent("entry: field names must be UTF-8 text") from None
+    if raw.keys() != _KNOWN:
+        extra = sorted(raw.keys() - _KNOWN)
+        if extra:
+            raise InvalidEvent(
+                f"{extra[0]}: unknown field (an entry has exactly id, type, occurred_at, data)"
+            )
+        raise InvalidEvent(f"{sorted(_KNOWN - raw.keys())[0]}: field required")
+    try:
+        event_id, kind, when = _text(raw["id"]), _text(raw["type"]), _text(raw["occurred_at"])
     except UnicodeDecodeError:
         raise InvalidEvent("entry: fields must be UTF-8 text") from None
-    known = {"id", "type", "occurred_at", "data"}
-    extra = sorted(set(raw) - known)
-    if extra:
-        raise InvalidEvent(f"{extra[0]}: unknown field (an entry has exactly id, type, occurred_at, data)")
-    missing = sorted(known - set(raw))
-    if missing:
-        raise InvalidEvent(f"{missing[0]}: field required")
-    try:
-        data = orjson.loads(raw["data"])
-    except orjson.JSONDecodeError as exc:
-        raise InvalidEvent(f"data: not valid JSON ({exc.args[0][:80]})") from None
-    try:
-        env = Envelope.model_validate({**raw, "data": data})
-    except ValidationError as exc:
-        raise InvalidEvent(_reason(exc)) from None
+    occurred = _fast_datetime(when)
+    if occurred is None or not 1 <= len(event_id) <= 128 or not 1 <= len(kind) <= 64:
+        try:  # slow path: let the model name the problem
+            Envelope.model_validate({"id": event_id, "type": kind, "occurred_at": when, "data": {}})
+        except ValidationError as exc:
+            raise InvalidEvent(_reason(exc)) from None
+        raise InvalidEvent(f"occurred_at: {when!r} is not an ISO 8601 date-time")  # pragma: no cover
     types = SOURCE_TYPES.get(source, {})
-    if env.type not in types:
+    if kind not in types:
         allowed = ", ".join(sorted(types)) or "none"
-        raise InvalidEvent(
-            f"type: {env.type!r} is not an event type of source {source!r} (allowed: {allowed})"
-        )
-    model, status = types[env.type]
+        raise InvalidEvent(f"type: {kind!r} is not an event type of source {source!r} (allowed: {allowed})")
+    model, status = types[kind]
+    data = raw["data"]
     try:
-        payload = model.model_validate(env.data)
+        payload = model.__pydantic_validator__.validate_json(data)
     except ValidationError as exc:
         raise InvalidEvent(_reason(exc, "data")) from None
-    return Event(envelope=env, payload=payload, status=status)
+    except UnicodeDecodeError:
+        raise InvalidEvent("data: not valid UTF-8") from None
+    return Event(source, event_id, kind, occurred, payload, status)
+
+
+def _fast_datetime(text: str) -> dt.datetime | None:
+    """An aware datetime from ISO 8601 text, or None (the slow path then explains what is wrong)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

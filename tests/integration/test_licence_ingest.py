@@ -10,9 +10,9 @@ from core import keys
 from core.settings import Settings
 from geo.boundaries import load_regions
 from geo.index import RegionIndex
-from streams.consumer import LicenceConsumer, announce_regions
+from streams.consumer import Consumer, announce_regions, build_stores
 from streams.deadletter import list_dead_letters
-from streams.licences import LicenceStore, active_counts
+from streams.licences import active_counts
 from tests.events import NANJING, entry, issued_data
 
 STREAM = keys.inbound("licence")
@@ -27,15 +27,15 @@ def geo(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def consumer(redis_client: redis.Redis, settings: Settings, geo) -> LicenceConsumer:
+def consumer(redis_client: redis.Redis, settings: Settings, geo) -> Consumer:
     regions, index = geo
-    store = LicenceStore(redis_client, index, settings.map.h3_resolutions)
-    c = LicenceConsumer(redis_client, settings, store, announce_regions(settings, regions), name="test-1")
-    c.ensure_group()
+    stores = build_stores(redis_client, settings, regions, index)
+    c = Consumer(redis_client, settings, stores, announce_regions(settings, regions), name="test-1")
+    c.ensure_groups()
     return c
 
 
-def drain(c: LicenceConsumer) -> int:
+def drain(c: Consumer) -> int:
     """Run the consumer until the stream has nothing new; returns the number of entries read."""
     total = 0
     while True:
@@ -139,16 +139,17 @@ def test_a_batch_redelivered_after_a_crash_is_applied_once(redis_client, consume
     for i in range(5):
         r.xadd(STREAM, entry(data=issued_data(f"32010200010{i}")))
     # the first consumer reads and applies, then "dies" before XACK
-    entries = consumer._read(">", 1)
+    entries = consumer._read(">", 1)["licence"]
     from streams.schema import parse_entry
 
     events = [parse_entry("licence", f) for _, f in entries]
-    places, _ = consumer.store.place(events)
-    consumer.store.apply(events, places)
+    store = consumer.stores["licence"]
+    places, _ = store.place(events)
+    store.apply(events, places)
     assert r.xpending(STREAM, "ingest")["pending"] == 5
     # restarted under the same name it first re-reads its pending entries
     regions, index = geo
-    again = LicenceConsumer(r, settings, consumer.store, announce_regions(settings, regions), name="test-1")
+    again = Consumer(r, settings, consumer.stores, announce_regions(settings, regions), name="test-1")
     drain(again)
     assert r.xpending(STREAM, "ingest")["pending"] == 0
     assert active_counts(r, [320102])[320102] == 5

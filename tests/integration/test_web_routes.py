@@ -9,16 +9,15 @@ import pytest
 
 from app import create_app
 from geo.index import RegionIndex
-from streams.consumer import LicenceConsumer, announce_regions
-from streams.licences import LicenceStore
+from streams.consumer import Consumer, announce_regions, build_stores
 from tests.events import entry, issued_data
 
 
 def load_licences(r, settings, app, n: int = 30) -> None:
     """n licences 100 m apart in a row east of Xuanwu's seat, through the real consumer."""
-    store = LicenceStore(r, RegionIndex(app.regions), settings.map.h3_resolutions)
-    consumer = LicenceConsumer(r, settings, store, announce_regions(settings, app.regions))
-    consumer.ensure_group()
+    stores = build_stores(r, settings, app.regions, RegionIndex(app.regions))
+    consumer = Consumer(r, settings, stores, announce_regions(settings, app.regions))
+    consumer.ensure_groups()
     for i in range(n):
         data = issued_data(f"3201020001{i:02d}", lon=118.78 + i * 0.001, lat=32.05, shop_name=f"<b>店{i}</b>")
         r.xadd("wf:in:licence", entry(data=data))

@@ -11,7 +11,7 @@ from tests.events import entry, issued_data
 
 def test_a_valid_issued_event_parses_to_its_payload_and_status():
     event = parse_entry("licence", entry(data=issued_data(crs="gcj02"), event_id="e1"))
-    assert event.envelope.id == "e1" and event.status == "valid"
+    assert event.id == "e1" and event.status == "valid"
     assert event.payload.point.crs == "gcj02"
     assert event.occurred_ms == 1795222800000  # 2026-11-21T09:00+08:00
 
@@ -20,7 +20,7 @@ def test_a_valid_issued_event_parses_to_its_payload_and_status():
     ("fields", "reason"),
     [
         ({"data": b"{not json"}, "data: not valid JSON"),
-        ({"data": b"[1, 2]"}, "data: Input should be a valid dictionary"),
+        ({"data": b"[1, 2]"}, "data: Input should be an object"),
         ({"occurred_at": "2026-11-21T09:00:00"}, "occurred_at: Value error, must carry a UTC offset"),
         ({"occurred_at": "yesterday"}, "occurred_at: Input should be a valid datetime"),
         ({"id": ""}, "id: String should have at least 1 character"),

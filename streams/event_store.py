@@ -1,0 +1,45 @@
+"""State of the non-licence sources: each batch's operations applied atomically with its markers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import redis
+
+from core import keys
+from streams.effects import Place, effects
+from streams.licences import ApplyResult
+from streams.placement import Placer
+from streams.schema import Event
+
+_SCRIPT = (Path(__file__).parent / "lua" / "apply_effects.lua").read_text(encoding="utf-8")
+
+
+class EventStore:
+    """Applies inspection, case, scan and complaint events of one source."""
+
+    def __init__(self, r: redis.Redis, source: str, placer: Placer) -> None:
+        self.r = r
+        self.source = source
+        self.placer = placer
+        self._script = r.register_script(_SCRIPT)
+
+    def place(self, events: list[Event]) -> tuple[list[Place | None], list[str | None]]:
+        """Place the batch (see :class:`streams.placement.Placer`)."""
+        return self.placer.place(events)
+
+    def apply(
+        self, events: list[Event], places: list[Place | None], now_ms: int | None = None
+    ) -> ApplyResult:
+        """Apply validated, placed events in one atomic script call."""
+        args: list[str | int] = [now_ms if now_ms is not None else int(time.time() * 1000), len(events)]
+        for event, place in zip(events, places, strict=True):
+            ops = effects(event, place)
+            args += [event.id, event.occurred_ms, len(ops)]
+            for op in ops:
+                args.extend(op)
+        applied, dups, last = self._script(
+            keys=[keys.seen(self.source), keys.source_status(self.source)], args=args
+        )
+        return ApplyResult(int(applied), int(dups), 0, 0, int(last))
