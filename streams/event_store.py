@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import redis
 
 from core import keys
 from streams.effects import Place, effects
-from streams.licences import ApplyResult
+from streams.licences import ApplyResult, lua_script
 from streams.placement import Placer
 from streams.schema import Event
 
-_SCRIPT = (Path(__file__).parent / "lua" / "apply_effects.lua").read_text(encoding="utf-8")
+_SCRIPT = lua_script("apply_effects.lua")
 
 
 class EventStore:

@@ -19,10 +19,18 @@ import redis
 from core import keys
 from geo.coords import to_wgs84
 from geo.index import RegionIndex
-from streams.payloads import LicenceChanged, LicenceIssued, LicenceRenewed, LicenceStatusChange
+from streams.payloads import LicenceChanged, LicenceIssued, LicenceRenewed
 from streams.schema import Event
 
-_SCRIPT = (Path(__file__).parent / "lua" / "apply_licences.lua").read_text(encoding="utf-8")
+_LUA = Path(__file__).parent / "lua"
+
+
+def lua_script(name: str) -> str:
+    """An apply script with the shared last-writer-wins helpers (lua/lww.lua) in front of it."""
+    return (_LUA / "lww.lua").read_text(encoding="utf-8") + (_LUA / name).read_text(encoding="utf-8")
+
+
+_SCRIPT = lua_script("apply_licences.lua")
 
 
 class OutsideRegion(ValueError):
@@ -91,17 +99,18 @@ class LicenceStore:
         ]
         for event, place in zip(events, places, strict=True):
             p = event.payload
-            kind, record = "status", {"status": event.status}
             if isinstance(p, LicenceIssued):
-                kind = "full"
-                record = p.model_dump(mode="json") | {"status": event.status}
+                record = p.model_dump(mode="json")
             elif isinstance(p, LicenceChanged):
-                kind, record = "change", p.model_dump(mode="json", exclude_none=True)
+                record = p.model_dump(mode="json", exclude_none=True)
             elif isinstance(p, LicenceRenewed):
-                record["valid_to"] = p.valid_to.isoformat()
-            elif isinstance(p, LicenceStatusChange):
-                record["reason"] = p.reason
-            args += [event.id, kind, p.licence_no, event.occurred_ms, event.status, place]
+                record = {"valid_to": p.valid_to.isoformat()}
+            else:
+                record = {"reason": p.reason}
+            if event.status:
+                record["status"] = event.status
+            record["_v"] = event.occurred_ms  # every field of the record is last-writer-wins on this
+            args += [event.id, p.licence_no, event.occurred_ms, event.status, place]
             args.append(orjson.dumps(record).decode())
         applied, dups, stale, version, last = self._script(
             keys=[

@@ -27,7 +27,7 @@ local function record(key, field)
   local k = records[key] or {}; records[key] = k
   if k[field] == nil then
     local raw = redis.call("HGET", key, field)
-    k[field] = raw and cjson.decode(raw) or {_v = -1}
+    k[field] = raw and cjson.decode(raw) or {}
   end
   return k[field]
 end
@@ -54,12 +54,10 @@ for i = 1, n do
         local v = tonumber(value)
         if t[field] == nil or v > t[field] then t[field] = v end
       elseif op == "merge" then
-        local rec = record(key, field)
-        local newer = ver >= tonumber(rec._v)
-        for k, v in pairs(cjson.decode(value)) do
-          if newer or rec[k] == nil then rec[k] = v end
-        end
-        if newer then rec._v = ver end
+        -- per-field last-writer-wins (lww.lua): any arrival order gives the same record
+        local patch = cjson.decode(value)
+        patch._v = ver
+        merge_lww(record(key, field), patch)  -- merges in place
       else
         return redis.error_reply("unknown operation " .. op)
       end

@@ -6,19 +6,18 @@
 -- KEYS: 1 seen set, 2 records hash, 3 meta hash, 4 geo set, 5 version counter, 6 source status hash
 -- ARGV: 1 cell key prefix ("wf:lic:h3:"), 2 count key prefix ("wf:lic:count:"),
 --       3 space-separated H3 resolutions, 4 ingest time (ms), 5 number of events,
---       then 7 values per event: id, kind, licence_no, version_ms, status, place, json
---   kind "full"   (licence.issued):  place "county city lon lat cell1 cell2 ...", json = the record
---   kind "status" (suspend/revoke/expire/renew): place "", json = fields to merge into the record
---   kind "change" (licence.changed): status "", place "" or the new place, json = fields to merge
--- Meta per licence: "version_ms status county city lon lat cell1 ..."; "-" = unknown (status, place).
--- Rules: a repeated id does nothing. An event older than the licence's version changes nothing,
--- except that a full record fills in a licence so far known only from later status/change events.
+--       then 6 values per event: id, licence_no, version_ms, status ("" keeps it), place ("" keeps
+--       it; else "county city lon lat cell1 cell2 ..."), json (record fields, with "_v" = version)
+-- Meta per licence: "status_version status place_version county city lon lat cell1 ...", with "-"
+-- for an unknown status or place. Status, place and each record field are last-writer-wins on the
+-- event's occurred_at, so duplicates and any arrival order give the state of the ordered sequence.
 -- Returns {applied, duplicates, stale, version, last_event_ms}.
 
 local cell_prefix, count_prefix = ARGV[1], ARGV[2]
 local resolutions = {}
 for r in string.gmatch(ARGV[3], "%S+") do resolutions[#resolutions + 1] = r end
 local now_ms, n = ARGV[4], tonumber(ARGV[5])
+local W = 6
 
 local function split(s)
   local t = {}
@@ -30,18 +29,17 @@ end
 local function chunked(cmd, key, items, width)
   local step = 400 * width
   for i = 1, #items, step do
-    local j = math.min(i + step - 1, #items)
-    redis.call(cmd, key, unpack(items, i, j))
+    redis.call(cmd, key, unpack(items, i, math.min(i + step - 1, #items)))
   end
 end
 
--- 1. read what the batch needs in three calls
-local ids, nos, seen_index = {}, {}, {}
+-- 1. read what the batch needs: seen markers and current metas, a few calls for the whole batch
+local ids, nos, listed = {}, {}, {}
 for i = 0, n - 1 do
-  local o = 6 + i * 7
+  local o = 6 + i * W
   ids[#ids + 1] = ARGV[o]
-  local no = ARGV[o + 2]
-  if seen_index[no] == nil then seen_index[no] = true; nos[#nos + 1] = no end
+  local no = ARGV[o + 1]
+  if not listed[no] then listed[no] = true; nos[#nos + 1] = no end
 end
 local was_seen = {}
 for i = 1, #ids, 1000 do
@@ -50,52 +48,35 @@ for i = 1, #ids, 1000 do
 end
 local meta = {}
 for i = 1, #nos, 1000 do
-  local j = math.min(i + 999, #nos)
-  local part = redis.call("HMGET", KEYS[3], unpack(nos, i, j))
+  local part = redis.call("HMGET", KEYS[3], unpack(nos, i, math.min(i + 999, #nos)))
   for k = 1, #part do
     if part[k] then meta[nos[i + k - 1]] = split(part[k]) end
   end
 end
-local records = {}
-local function record(no)
-  if records[no] == nil then records[no] = redis.call("HGET", KEYS[2], no) or "{}" end
-  return records[no]
-end
+local records = {}  -- decoded records of licences touched twice or already stored
 
 -- counter changes, summed per (key, field) and written once at the end
 local deltas = {}
 local function count(m, delta)
-  if m[3] == "-" or m[2] == "-" then return end
-  local status = m[2]
+  if m[2] == "-" or m[4] == "-" then return end
   for i, res in ipairs(resolutions) do
-    local key = cell_prefix .. res .. ":" .. status
+    local key = cell_prefix .. res .. ":" .. m[2]
     local d = deltas[key] or {}; deltas[key] = d
-    d[m[6 + i]] = (d[m[6 + i]] or 0) + delta
+    d[m[7 + i]] = (d[m[7 + i]] or 0) + delta
   end
-  local key = count_prefix .. status
+  local key = count_prefix .. m[2]
   local d = deltas[key] or {}; deltas[key] = d
-  for _, field in ipairs({m[3], m[4], string.sub(m[3], 1, 2) .. "0000"}) do
+  for _, field in ipairs({m[4], m[5], string.sub(m[4], 1, 2) .. "0000"}) do
     d[field] = (d[field] or 0) + delta
   end
 end
 
-local function merge(base_json, patch_json)
-  local base = cjson.decode(base_json)
-  for k, v in pairs(cjson.decode(patch_json)) do base[k] = v end
-  return cjson.encode(base)
-end
-
-local function placed(ver, status, place)
-  return split(ver .. " " .. status .. " " .. place)
-end
-
 -- 2. apply each event to the tables
 local applied, dups, stale, last_event = 0, 0, 0, 0
-local dirty, new_ids, in_batch = {}, {}, {}
+local dirty, new_ids, in_batch, raw = {}, {}, {}, {}
 for i = 0, n - 1 do
-  local o = 6 + i * 7
-  local id, kind, no, ver, status, place, json =
-    ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6]
+  local o = 6 + i * W
+  local id, no, ver, status, place, json = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
   if was_seen[i + 1] or in_batch[id] then
     dups = dups + 1
   else
@@ -104,48 +85,36 @@ for i = 0, n - 1 do
     local vnum = tonumber(ver)
     if vnum > last_event then last_event = vnum end
     local old = meta[no]
-    local newer = (old == nil) or (tonumber(old[1]) <= vnum)
-    local m, rec = nil, nil
-    if kind == "full" then
-      if old == nil or newer then
-        m, rec = placed(ver, status, place), json
-      elseif old[3] == "-" then
-        -- an older full record for a licence so far known only from later events: keep their state
-        local patch = cjson.decode(record(no))
-        local where = patch["_place"] or place
-        patch["_place"] = nil
-        m = placed(old[1], old[2] ~= "-" and old[2] or status, where)
-        rec = merge(json, cjson.encode(patch))
-      end
-    elseif not newer then
-      m = nil
-    elseif old == nil then
-      -- a status or change before the licence itself: remember it, unplaced, until the record comes
-      m = split(ver .. " " .. (status ~= "" and status or "-") .. " -")
-      rec = json
-      if place ~= "" then rec = merge(json, cjson.encode({_place = place})) end
-    else
-      m = {unpack(old)}
-      m[1] = ver
-      if status ~= "" then m[2] = status end
-      if place ~= "" then
-        if m[3] == "-" then
-          rec = merge(merge(record(no), json), cjson.encode({_place = place}))
-        else
-          m = placed(ver, m[2], place)
-        end
-      end
-      rec = rec or merge(record(no), json)
+    local m = old and {unpack(old)} or {"0", "-", "0", "-"}
+    local changed = false
+    if status ~= "" and (m[2] == "-" or tonumber(m[1]) <= vnum) then
+      changed = changed or m[2] ~= status
+      m[1], m[2] = ver, status
     end
-    if m == nil then
-      stale = stale + 1
-    else
-      if old ~= nil then count(old, -1) end
-      count(m, 1)
-      meta[no], records[no] = m, rec
-      dirty[no] = true
-      applied = applied + 1
+    if place ~= "" and (m[4] == "-" or tonumber(m[3]) <= vnum) then
+      local p = split(place)
+      m = {m[1], m[2], ver}
+      for _, v in ipairs(p) do m[#m + 1] = v end
+      changed = true
     end
+    if old == nil and records[no] == nil then
+      raw[no] = json  -- a licence seen for the first time: store the record as sent
+      changed = true
+    else
+      if records[no] == nil then
+        records[no] = cjson.decode(raw[no] or redis.call("HGET", KEYS[2], no) or '{"_v": -1}')
+        raw[no] = nil
+      end
+      local rec_changed
+      records[no], rec_changed = merge_lww(records[no], cjson.decode(json))
+      changed = changed or rec_changed
+    end
+    if old ~= nil then count(old, -1) end
+    count(m, 1)
+    meta[no] = m
+    dirty[no] = true
+    applied = applied + 1
+    if not changed then stale = stale + 1 end
   end
 end
 
@@ -154,9 +123,9 @@ local meta_args, rec_args, geo_args = {}, {}, {}
 for no, _ in pairs(dirty) do
   local m = meta[no]
   meta_args[#meta_args + 1] = no; meta_args[#meta_args + 1] = table.concat(m, " ")
-  rec_args[#rec_args + 1] = no; rec_args[#rec_args + 1] = records[no]
-  if m[3] ~= "-" then
-    geo_args[#geo_args + 1] = m[5]; geo_args[#geo_args + 1] = m[6]; geo_args[#geo_args + 1] = no
+  rec_args[#rec_args + 1] = no; rec_args[#rec_args + 1] = raw[no] or cjson.encode(records[no])
+  if m[4] ~= "-" then
+    geo_args[#geo_args + 1] = m[6]; geo_args[#geo_args + 1] = m[7]; geo_args[#geo_args + 1] = no
   end
 end
 chunked("HSET", KEYS[3], meta_args, 2)
@@ -170,7 +139,7 @@ for key, fields in pairs(deltas) do
 end
 
 local version = redis.call("GET", KEYS[5]) or "0"
-if applied > 0 then version = redis.call("INCR", KEYS[5]) end
+if applied > stale then version = redis.call("INCR", KEYS[5]) end
 redis.call("HSET", KEYS[6], "last_ingest_ms", now_ms)
 local prev = tonumber(redis.call("HGET", KEYS[6], "last_event_ms") or "0")
 if last_event > prev then redis.call("HSET", KEYS[6], "last_event_ms", string.format("%d", last_event)) end

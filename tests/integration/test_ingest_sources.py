@@ -57,7 +57,9 @@ def test_each_source_updates_its_counters_and_records(redis_client, settings, ge
         b"320102:ok": b"1",
         b"320102:issues_found": b"1",
     }
-    assert int(r.hget(keys.LAST_INSPECTION, "320102000001")) == 1795230000000  # 2026-11-21 11:00+08:00 = 09:00 (1795222800000) + 2 h
+    assert (
+        int(r.hget(keys.LAST_INSPECTION, "320102000001")) == 1795230000000
+    )  # 2026-11-21 11:00+08:00 = 09:00 (1795222800000) + 2 h
     assert r.hgetall(keys.day_counts("scan", "20261121")) == {b"320302>320102": b"1", b"320102>320102": b"1"}
     case = orjson.loads(r.hget(keys.records("case"), "k1"))
     assert (case["status"], case["county"], case["placed_by"]) == ("open", 320102, "point")

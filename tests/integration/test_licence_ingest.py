@@ -185,7 +185,7 @@ def test_a_change_moves_the_licence_and_keeps_its_status(redis_client, consumer)
     drain(consumer)
     assert status_counts(r, 320102)["suspended"] == 0
     meta = r.hget(keys.LICENCE_META, no).decode().split()
-    assert meta[1] == "suspended" and meta[3] == "320500"
+    assert meta[1] == "suspended" and meta[4] == "320500"  # status, then the city of the new place
     assert active_counts(r, [320000])[320000] == 0
     record = orjson.loads(r.hget(keys.LICENCES, no))
     assert (record["shop_name"], record["status"], record["holder"]) == ("新店", "suspended", "王建国")
@@ -199,7 +199,7 @@ def test_a_change_that_arrives_before_the_issue_still_wins(redis_client, consume
     r.xadd(STREAM, entry(data=issued_data(no), occurred_at="2026-11-21T09:00:00+08:00"))
     drain(consumer)
     meta = r.hget(keys.LICENCE_META, no).decode().split()
-    assert meta[1] == "valid" and meta[3] == "320500"  # the newer place, the issue's status
+    assert meta[1] == "valid" and meta[4] == "320500"  # the newer place, the issue's status
     record = orjson.loads(r.hget(keys.LICENCES, no))
     assert record["shop_name"] == "新店" and "_place" not in record
     assert active_counts(r, [320500, 320100])[320500] == 1
