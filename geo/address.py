@@ -7,7 +7,7 @@ its county's seat: good enough for counts per region, flagged as approximate by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from geo.boundaries import Regions
 
@@ -29,6 +29,7 @@ class AddressIndex:
     cities: tuple[tuple[str, int], ...]  # (name or short name, adcode), longest names first
     counties: tuple[tuple[str, int, int], ...]  # (name or short name, adcode, city adcode)
     seats: dict[int, tuple[float, float]]
+    _cache: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_regions(cls, regions: Regions) -> AddressIndex:
@@ -49,6 +50,14 @@ class AddressIndex:
 
     def county_of(self, address: str) -> int:
         """The county adcode named by ``address``, or 0 when it names none unambiguously."""
+        found = self._cache.get(address)
+        if found is None:
+            found = self._cache[address] = self._match(address)
+            if len(self._cache) > 20_000:  # complaint lines repeat addresses; keep the cache bounded
+                self._cache.clear()
+        return found
+
+    def _match(self, address: str) -> int:
         city = next((code for name, code in self.cities if name in address), 0)
         first: dict[int, int] = {}
         for name, code, parent in self.counties:

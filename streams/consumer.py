@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,6 +56,30 @@ class BatchReport:
     by_source: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Prepared:
+    """A batch validated and placed, with its script arguments ready: what commit() needs."""
+
+    batch: dict[str, list[Entry]]
+    now_ms: int
+    dead: list[tuple[str, str, dict | None, str]]
+    extra_acks: list[tuple[str, str]]
+    applies: list[tuple[str, list]] = field(default_factory=list)
+
+
+def _raw_streams(response, **options) -> list:
+    """XREADGROUP reply as [(stream, [(id, fields dict), ...])], built with C-level dict(zip())."""
+    if not response:
+        return []
+    items = response.items() if isinstance(response, dict) else response
+    out = []
+    for stream, entries in items:
+        out.append(
+            (stream, [(i, dict(zip(f[::2], f[1::2], strict=True)) if f else None) for i, f in entries])
+        )
+    return out
+
+
 def _id(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
@@ -77,6 +102,9 @@ class Consumer:
         self.group = settings.consumer.group
         self.name = name or settings.consumer.name or f"{socket.gethostname()}-{os.getpid()}"
         self.streams = {keys.inbound(s): s for s in stores}
+        # A client of its own for reading: same connections, but a lean parser for stream replies.
+        self.reader = redis.Redis(connection_pool=r.connection_pool)
+        self.reader.set_response_callback("XREADGROUP", _raw_streams)
         # After a restart, first finish what this consumer had read but not acknowledged.
         self._cursor = "0"
         self._next_trim = 0.0
@@ -110,16 +138,22 @@ class Consumer:
 
     def process(self, batch: dict[str, list[Entry]], extra_dead: list | None = None) -> BatchReport:
         """Validate, apply and acknowledge entries read from the streams, per source."""
-        now_ms = int(time.time() * 1000)
-        report = BatchReport()
-        dead: list[tuple[str, str, dict | None, str]] = list(extra_dead or [])
-        licence_result: ApplyResult | None = None
+        return self.commit(self.prepare(batch, extra_dead))
+
+    def prepare(self, batch: dict[str, list[Entry]], extra_dead: list | None = None) -> Prepared:
+        """Validate, place and build the apply arguments of a batch: CPU work, no Redis."""
+        prepared = Prepared(
+            batch=batch,
+            now_ms=int(time.time() * 1000),
+            dead=list(extra_dead or []),
+            extra_acks=[(s, i) for s, i, _, _ in extra_dead or []],
+        )
         for source, entries in batch.items():
             events: list[Event] = []
             fields_of: list[tuple[str, dict | None]] = []
             for raw_id, fields in entries:
                 if not fields:
-                    dead.append(
+                    prepared.dead.append(
                         (source, _id(raw_id), fields, "entry: gone from the stream before it was processed")
                     )
                     continue
@@ -127,39 +161,45 @@ class Consumer:
                     events.append(parse_entry(source, fields))
                     fields_of.append((_id(raw_id), fields))
                 except InvalidEvent as exc:
-                    dead.append((source, _id(raw_id), fields, exc.reason))
+                    prepared.dead.append((source, _id(raw_id), fields, exc.reason))
             store = self.stores[source]
             places, errors = store.place(events)
             keep = [i for i, err in enumerate(errors) if err is None]
-            dead += [(source, *fields_of[i], err) for i, err in enumerate(errors) if err is not None]
+            prepared.dead += [(source, *fields_of[i], err) for i, err in enumerate(errors) if err is not None]
             if keep:
-                result = store.apply([events[i] for i in keep], [places[i] for i in keep], now_ms)
-                report.applied += result.applied
-                report.duplicates += result.duplicates
-                report.stale += result.stale
-                report.by_source[source] = result.applied
-                if source == "licence":
-                    licence_result = result
-            report.read += len(entries)
+                args = store.prepare([events[i] for i in keep], [places[i] for i in keep], prepared.now_ms)
+                prepared.applies.append((source, args))
+        return prepared
+
+    def commit(self, prepared: Prepared) -> BatchReport:
+        """Apply a prepared batch, then dead-letter and acknowledge in one MULTI, then announce."""
+        report = BatchReport(read=sum(len(e) for e in prepared.batch.values()), dead=len(prepared.dead))
+        licence_result: ApplyResult | None = None
+        for source, args in prepared.applies:
+            result = self.stores[source].commit(args)
+            report.applied += result.applied
+            report.duplicates += result.duplicates
+            report.stale += result.stale
+            report.by_source[source] = result.applied
+            if source == "licence":
+                licence_result = result
         pipe = self.r.pipeline(transaction=True)
-        for source, entry_id, fields, reason in dead:
-            add_dead_letter(pipe, source, entry_id, fields, reason, now_ms)
-        for source, entries in batch.items():
+        for source, entry_id, fields, reason in prepared.dead:
+            add_dead_letter(pipe, source, entry_id, fields, reason, prepared.now_ms)
+        for source, entries in prepared.batch.items():
             if entries:
                 pipe.xack(keys.inbound(source), self.group, *[k for k, _ in entries])
-        for source, entry_id, _, _ in extra_dead or []:
+        for source, entry_id in prepared.extra_acks:
             pipe.xack(keys.inbound(source), self.group, entry_id)
         pipe.execute()
-        report.dead = len(dead)
         if licence_result is not None and licence_result.applied:
             report.version = licence_result.version
-            self.announce_licences(licence_result.version, now_ms)
+            self.announce_licences(licence_result.version, prepared.now_ms)
             schedule_licence_indicators(self.r, self.settings)
         others = {s: n for s, n in report.by_source.items() if s != "licence" and n}
         if others:
-            self.r.publish(
-                keys.UPDATES, orjson.dumps({"topic": "events", "applied": others, "last_ingest_ms": now_ms})
-            )
+            message = {"topic": "events", "applied": others, "last_ingest_ms": prepared.now_ms}
+            self.r.publish(keys.UPDATES, orjson.dumps(message))
         return report
 
     def announce_licences(self, version: int, ingest_ms: int) -> None:
@@ -214,23 +254,52 @@ class Consumer:
                 trim_acknowledged(self.r, stream, int(time.time() * 1000), retention_ms)
 
     def run(self, stop: threading.Event) -> None:
-        """Process batches until ``stop`` is set, riding out Redis blips."""
+        """Process batches until ``stop`` is set, riding out Redis blips.
+
+        Two stages overlap: while one thread commits batch k (waiting on Redis), this one reads and
+        prepares batch k+1. Commits stay in order; a batch is acknowledged only after its commit.
+        """
         self.ensure_groups()
-        while not stop.is_set():
-            try:
-                self.run_once()
-                self.housekeeping()
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                # a Redis blip: unacknowledged entries stay pending and are re-read after it
-                print(
-                    f"consumer {self.name}: Redis unreachable ({exc}); retrying", file=sys.stderr, flush=True
-                )
-                self._cursor = "0"
-                stop.wait(self.settings.redis.retry_seconds)
-            except redis.ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                self.ensure_groups()  # a stream or the group was deleted under us: recreate and go on
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit") as committer:
+            inflight: Future | None = None
+            while not stop.is_set():
+                try:
+                    batch = self._next_batch()
+                    prepared = self.prepare(batch) if batch else None
+                    if inflight is not None:
+                        inflight.result()
+                        inflight = None
+                    if prepared is not None:
+                        inflight = committer.submit(self.commit, prepared)
+                    else:
+                        self.housekeeping()
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    # a Redis blip: unacknowledged entries stay pending and are re-read after it
+                    print(
+                        f"consumer {self.name}: Redis unreachable ({exc}); retrying",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    inflight = None
+                    self._cursor = "0"
+                    stop.wait(self.settings.redis.retry_seconds)
+                except redis.ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    self.ensure_groups()  # a stream or the group was deleted under us: recreate and go on
+            if inflight is not None:
+                inflight.result()
+
+    def _next_batch(self) -> dict[str, list[Entry]]:
+        """The next batch: first this consumer's own pending entries (after a restart), then new ones."""
+        if self._cursor == "0":
+            pending = self._read("0", None)
+            if pending:
+                return pending
+            self._cursor = ">"
+        if time.monotonic() >= self._next_claim or time.monotonic() >= self._next_trim:
+            self.housekeeping()
+        return self._read(">", self.settings.consumer.block_ms)
 
 
 def announce_regions(settings: Settings, regions: Regions) -> list[int]:

@@ -38,7 +38,8 @@ class Place:
 
 def local_day(when: dt.datetime) -> str:
     """The bureau's local calendar day (UTC+8) of ``when``, as ``YYYYMMDD``."""
-    return when.astimezone(CST).strftime("%Y%m%d")
+    d = when.astimezone(CST)
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
 def _where(place: Place) -> dict[str, object]:

@@ -32,12 +32,20 @@ class EventStore:
         self, events: list[Event], places: list[Place | None], now_ms: int | None = None
     ) -> ApplyResult:
         """Apply validated, placed events in one atomic script call."""
+        return self.commit(self.prepare(events, places, now_ms))
+
+    def prepare(self, events: list[Event], places: list[Place | None], now_ms: int | None = None) -> list:
+        """The script arguments for a batch (CPU only: may run while the previous batch commits)."""
         args: list[str | int] = [now_ms if now_ms is not None else int(time.time() * 1000), len(events)]
         for event, place in zip(events, places, strict=True):
             ops = effects(event, place)
             args += [event.id, event.occurred_ms, len(ops)]
             for op in ops:
                 args.extend(op)
+        return args
+
+    def commit(self, args: list) -> ApplyResult:
+        """Run the apply script on prepared arguments."""
         applied, dups, last = self._script(
             keys=[keys.seen(self.source), keys.source_status(self.source)], args=args
         )

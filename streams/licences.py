@@ -90,6 +90,10 @@ class LicenceStore:
 
     def apply(self, events: list[Event], places: list[str], now_ms: int | None = None) -> ApplyResult:
         """Apply already validated and placed events in one atomic script call."""
+        return self.commit(self.prepare(events, places, now_ms))
+
+    def prepare(self, events: list[Event], places: list[str], now_ms: int | None = None) -> list[str | int]:
+        """The script arguments for a batch (CPU only: may run while the previous batch commits)."""
         args: list[str | int] = [
             keys.LICENCE_CELLS_PREFIX,
             keys.LICENCE_COUNTS_PREFIX,
@@ -112,6 +116,10 @@ class LicenceStore:
             record["_v"] = event.occurred_ms  # every field of the record is last-writer-wins on this
             args += [event.id, p.licence_no, event.occurred_ms, event.status, place]
             args.append(orjson.dumps(record).decode())
+        return args
+
+    def commit(self, args: list[str | int]) -> ApplyResult:
+        """Run the apply script on prepared arguments."""
         applied, dups, stale, version, last = self._script(
             keys=[
                 keys.seen("licence"),

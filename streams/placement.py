@@ -23,7 +23,12 @@ class Placer:
         """For each event its place (None when it has none, e.g. ``case.closed``) or an error reason."""
         places: list[Place | None] = [None] * len(events)
         errors: list[str | None] = [None] * len(events)
-        with_point = [i for i, e in enumerate(events) if getattr(e.payload, "point", None) is not None]
+        # type(...).model_fields, not getattr: pydantic's attribute fallback is slow on a hot path
+        with_point = [
+            i
+            for i, e in enumerate(events)
+            if "point" in type(e.payload).model_fields and e.payload.point is not None
+        ]
         if with_point:
             pts = [events[i].payload.point for i in with_point]
             lon = np.fromiter((p.lon for p in pts), float, len(pts))
@@ -40,8 +45,14 @@ class Placer:
                 else:
                     places[i] = Place(float(lon[j]), float(lat[j]), int(counties[j]), int(cities[j]), "point")
         for i, e in enumerate(events):
-            address = getattr(e.payload, "address", None)
-            if places[i] is not None or errors[i] is not None or address is None:
+            if (
+                places[i] is not None
+                or errors[i] is not None
+                or "address" not in type(e.payload).model_fields
+            ):
+                continue
+            address = e.payload.address
+            if address is None:
                 continue
             county = self.addresses.county_of(address)
             if county == 0:
