@@ -31,6 +31,7 @@ class WebApp:
 
 def create_app(settings: Settings, r: redis.Redis | None = None, regions: Regions | None = None) -> WebApp:
     """Build the web app from explicit settings; no Redis reads happen until a request arrives."""
+    from callbacks import ops as ops_callbacks
     from callbacks import pages as page_callbacks
     from callbacks import wall as wall_callbacks
     from core import push
@@ -62,6 +63,7 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     app.layout = pages.shell()
     page_callbacks.register(app, settings, regions)
     wall_callbacks.register(app, settings, r, user_of)
+    ops_callbacks.register(app, settings, r, user_of)
 
     socketio = SocketIO(server, async_mode="threading")  # same-origin only (the default)
     push.register(socketio, r, user_of, settings.redis.retry_seconds)

@@ -28,6 +28,14 @@ PREFIX = "/api/v1/events"
 READ_CHUNK = 64 * 1024
 #: Envelope fields that must be JSON strings (``data`` must be an object).
 TEXT_FIELDS = ("id", "type", "occurred_at")
+JSON_KINDS = {
+    dict: "object",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 _ESCAPES = ((b"&", b"\\u0026"), (b"<", b"\\u003c"), (b">", b"\\u003e"))
 
 
@@ -125,7 +133,7 @@ def blueprint(settings: Settings, r: redis.Redis) -> Blueprint:
         if token is None:
             return error(
                 401,
-                "authorization: send the header 'Authorization: Bearer <token of the source>'",
+                f"authorization: send 'Authorization: Bearer TOKEN' with the token of source {source!r}",
                 {"WWW-Authenticate": 'Bearer realm="watchfloor-ingest"'},
             )
         # bytes: compare_digest refuses non-ASCII str, and a header may hold anything
@@ -150,7 +158,7 @@ def blueprint(settings: Settings, r: redis.Redis) -> Blueprint:
         except orjson.JSONDecodeError as exc:
             return error(400, f"body: not valid JSON ({exc})")
         if not isinstance(items, list):
-            return error(400, f"body: must be a JSON array of events, not a JSON {type(items).__name__}")
+            return error(400, f"body: must be a JSON array of events, not a JSON {JSON_KINDS[type(items)]}")
         if len(items) > limits.max_events:
             return error(
                 413, f"body: {len(items)} events; at most {limits.max_events} per request (ingest.max_events)"
@@ -164,8 +172,8 @@ def blueprint(settings: Settings, r: redis.Redis) -> Blueprint:
             try:
                 pipe.execute()
             except redis.exceptions.RedisError:
-                # Nothing was written (MULTI/EXEC): the caller retries the whole request later.
-                return error(503, "redis: unavailable, nothing was written; retry later", {"Retry-After": "5"})
+                # MULTI/EXEC: all or nothing; a retry of the whole request is safe (the ids dedupe it).
+                return error(503, "redis: unavailable; retry the whole request later", {"Retry-After": "5"})
         return json_response(
             {"accepted": len(accepted), "rejected": len(results) - len(accepted), "results": results}
         )
