@@ -94,3 +94,8 @@ DEAD_COUNTS = f"{NS}:dead:count"
 def ingest_counter(source: str, width_s: int, bucket: int) -> str:
     """Counter (expires): entries of ``source`` taken in during bucket ``bucket`` of ``width_s`` seconds."""
     return f"{NS}:rate:{source}:{width_s}:{bucket}"
+
+
+def simulator_clock() -> str:
+    """Hash: the simulated clock shared by all upstream simulators (cursor, licence trickle anchor)."""
+    return f"{NS}:sim:clock"

@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from core.settings import Settings
 from geo.boundaries import Regions
-from layouts import wall
+from layouts import ops, wall
 from layouts.i18n import t
 
 
@@ -19,4 +19,6 @@ def screen(pathname: str | None, settings: Settings, regions: Regions) -> html.D
     """The screen for ``pathname`` (``/`` shows the wall)."""
     if pathname in ("/", "/wall", None):
         return wall.layout(settings, regions)
+    if pathname == "/ops":
+        return ops.layout(settings)
     return html.Div(t(settings.wall.language, "page.notfound"), className="page-missing")

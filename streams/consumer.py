@@ -30,6 +30,7 @@ from geo.boundaries import Regions
 from indicators.jobs import schedule_licence_indicators
 from streams.deadletter import add_dead_letter
 from streams.licences import ApplyResult, active_counts
+from streams.ops import record_ingest
 from streams.retention import trim_acknowledged
 from streams.schema import SOURCES, Event, InvalidEvent, parse_entry
 
@@ -191,6 +192,8 @@ class Consumer:
                 pipe.xack(keys.inbound(source), self.group, *[k for k, _ in entries])
         for source, entry_id in prepared.extra_acks:
             pipe.xack(keys.inbound(source), self.group, entry_id)
+        for source, entries in prepared.batch.items():
+            record_ingest(pipe, source, len(entries), prepared.now_ms)  # rates for /ops
         pipe.execute()
         if licence_result is not None and licence_result.applied:
             report.version = licence_result.version

@@ -39,7 +39,8 @@ class SourceStats:
     per_minute: int  # entries over the last minute
     per_hour: int  # entries over the last hour
     rate_basis: str  # "ingest" (consumer counters) or "stream" (arrivals by entry id)
-    rate_capped: bool  # a stream count reached COUNT_CAP: the figure is a lower bound
+    minute_capped: bool  # a stream count reached COUNT_CAP: the figure is a lower bound
+    hour_capped: bool
     group: bool  # the consumer group exists
     lag: int | None  # entries not yet delivered to the group
     lag_exact: bool  # False: the lag reached COUNT_CAP and is a lower bound
@@ -90,11 +91,13 @@ def _window_count(r: redis.Redis, source: str, width: int, window: int, now_ms: 
     return round(sum(values[:-1]) + values[-1] * (1 - elapsed))
 
 
-def stream_counts(r: redis.Redis, stream: str, now_ms: int) -> tuple[int, int, bool]:
-    """(last minute, last hour, capped) arrivals counted from the stream's entry ids, at most COUNT_CAP."""
-    ids = [i for i, _ in r.xrevrange(stream, max="+", min=f"{now_ms - 3_600_000}-0", count=COUNT_CAP)]
-    minute = sum(1 for i in ids if entry_ms(i) >= now_ms - 60_000)
-    return minute, len(ids), len(ids) >= COUNT_CAP
+def stream_counts(r: redis.Redis, stream: str, now_ms: int) -> tuple[int, int, bool, bool]:
+    """(last minute, last hour, minute capped, hour capped): arrivals counted from the stream's entry
+    ids, newest first, reading at most COUNT_CAP entries (a capped figure is a lower bound)."""
+    ids = [i for i, _ in r.xrevrange(stream, max="+", min=f"{now_ms - 3_600_000}-0", count=COUNT_CAP + 1)]
+    minute = sum(1 for i in ids[:COUNT_CAP] if entry_ms(i) >= now_ms - 60_000)
+    minute_capped = len(ids) > COUNT_CAP and entry_ms(ids[COUNT_CAP]) >= now_ms - 60_000
+    return minute, min(len(ids), COUNT_CAP), minute_capped, len(ids) > COUNT_CAP
 
 
 def lag_from_stream(
@@ -104,8 +107,8 @@ def lag_from_stream(
     if _id_key(last_delivered) >= _id_key(last_generated):
         return 0, True
     delivered = last_delivered.decode() if isinstance(last_delivered, bytes) else last_delivered
-    n = len(r.xrange(stream, min=f"({delivered}", max="+", count=COUNT_CAP))
-    return n, n < COUNT_CAP
+    n = len(r.xrange(stream, min=f"({delivered}", max="+", count=COUNT_CAP + 1))
+    return min(n, COUNT_CAP), n <= COUNT_CAP
 
 
 def group_stats(r: redis.Redis, stream: str, group: str, last_generated: bytes | str) -> dict:
@@ -150,11 +153,12 @@ def source_stats(r: redis.Redis, sources: Iterable[str], group: str, now_ms: int
         else:
             groups = dict(NO_GROUP)
         if status.get("counted_since_ms"):
-            basis, capped = "ingest", False
+            basis = "ingest"
             minute, hour = (_window_count(r, source, w, win, now_ms) for w, win in (MINUTE, HOUR))
+            rates = (minute, hour, False, False)
         else:
             basis = "stream"
-            minute, hour, capped = stream_counts(r, stream, now_ms) if info else (0, 0, False)
+            rates = stream_counts(r, stream, now_ms) if info else (0, 0, False, False)
         last_entry = info.get("last-entry") if info else None
         out.append(
             SourceStats(
@@ -165,10 +169,11 @@ def source_stats(r: redis.Redis, sources: Iterable[str], group: str, now_ms: int
                 last_ingest_ms=_int(status.get("last_ingest_ms")),
                 last_event_ms=_int(status.get("last_event_ms")) or None,
                 applied=_int(status.get("applied")),
-                per_minute=minute,
-                per_hour=hour,
+                per_minute=rates[0],
+                per_hour=rates[1],
                 rate_basis=basis,
-                rate_capped=capped,
+                minute_capped=rates[2],
+                hour_capped=rates[3],
                 dead=dead.get(source, 0),
                 **groups,
             )

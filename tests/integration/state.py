@@ -6,7 +6,7 @@ import orjson
 import redis
 
 # Bookkeeping that legitimately differs between two runs applying the same events.
-IGNORED_PREFIXES = (b"wf:in:", b"wf:dead", b"wf:src:", b"wf:lic:version", b"wf:ind:", b"rq:")
+IGNORED_PREFIXES = (b"wf:in:", b"wf:dead", b"wf:src:", b"wf:lic:version", b"wf:ind:", b"wf:rate:", b"rq:")
 
 
 def _value(raw: bytes) -> object:
