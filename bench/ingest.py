@@ -28,7 +28,7 @@ from core.redis_server import EmbeddedRedis  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from geo.boundaries import load_regions  # noqa: E402
 from geo.index import RegionIndex  # noqa: E402
-from streams.consumer import Consumer, announce_regions, build_stores  # noqa: E402
+from streams.consumer import Consumer, announce_regions, build_stores, tune_gc  # noqa: E402
 from streams.schema import SOURCES  # noqa: E402
 from streams.simulator import LicenceSimulator  # noqa: E402
 
@@ -114,7 +114,7 @@ def load(r, entries) -> None:
     pipe.execute()
 
 
-def raw_rate(r, entries, batch: int) -> float:
+def raw_rate(r, batch: int) -> float:
     """Bare XREADGROUP + XACK over the same entries: no parsing, no state."""
     streams = {keys.inbound(s): ">" for s in SOURCES}
     for stream in streams:
@@ -169,14 +169,17 @@ def main() -> None:
     regions = load_regions(settings)
     index = RegionIndex(regions)
     entries = events(settings, regions, index, args.events)
+    total = len(entries)
     print(
         f"{len(entries):,} events: " + ", ".join(f"{s} {sum(1 for x, _ in entries if x == s):,}" for s in MIX)
     )
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis("redis-server", Path(tmp)) as server:
         r = server.client()
         load(r, entries)
-        raw = raw_rate(r, entries, args.batch)
-        rate, applied = consumer_rate(r, settings, regions, index, len(entries))
+        del entries[:]  # the consumer process would not hold the whole scenario in memory
+        tune_gc()  # as the consumer's main() does
+        raw = raw_rate(r, args.batch)
+        rate, applied = consumer_rate(r, settings, regions, index, total)
         print(f"raw XREADGROUP+XACK:  {raw:>10,.0f} events/s  (batch {args.batch})")
         print(f"whole consumer:       {rate:>10,.0f} events/s  ({applied:,} applied)")
         print(f"ratio consumer / raw: {rate / raw:>10.1%}")

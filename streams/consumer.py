@@ -11,6 +11,7 @@ application a no-op. Entries left pending by a dead consumer are claimed after
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -305,6 +306,19 @@ class Consumer:
         return self._read(">", self.settings.consumer.block_ms)
 
 
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a process that churns short-lived acyclic objects.
+
+    Each batch allocates thousands of small objects (payload models, dicts, strings); with the default
+    thresholds the collector runs every 700 allocations and re-walks everything alive — the regions,
+    the index, the batch itself — which measured as half of the validation time. Startup objects go to
+    the permanent generation, and young collections run less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
 def announce_regions(settings: Settings, regions: Regions) -> list[int]:
     """The regions whose counts every licence batch announces: the province and its cities."""
     return [settings.geo.province_adcode, *(int(a) for a in regions.cities["adcode"])]
@@ -340,6 +354,7 @@ def main() -> None:
         build_stores(r, settings, regions, RegionIndex(regions)),
         announce_regions(settings, regions),
     )
+    tune_gc()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
