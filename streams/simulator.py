@@ -110,6 +110,10 @@ class LicenceSimulator:
         self.index = index
         self.names = regions.names()
         self.counts = county_counts(regions, self.cfg.licences)
+        self.population = {
+            int(a): int(p)
+            for a, p in zip(regions.counties["adcode"], regions.counties["pop2020"], strict=True)
+        }
         self._licences: Licences | None = None
 
     @property
@@ -118,13 +122,18 @@ class LicenceSimulator:
         if self._licences is None:
             rng = np.random.default_rng(self.cfg.seed)
             counts = {c: n for c, n in self.counts.items() if n > 0}
-            lon, lat, county = sample_licence_points(self.regions, self.index, counts, rng)
+            if counts:
+                lon, lat, county = sample_licence_points(self.regions, self.index, counts, rng)
+            else:  # an empty province (simulator.licences = 0)
+                lon, lat, county = np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
             order = np.lexsort((lon, county))
             county = county[order]
             # sequence numbers restart at 1 in each county: number = county adcode + 6 digits
             starts = np.searchsorted(county, county, side="left")
             seq = np.arange(len(county)) - starts + 1
-            numbers = np.char.add(county.astype(str), np.char.zfill(seq.astype(str), 6))
+            numbers = np.array(
+                [f"{c}{q:06d}" for c, q in zip(county.tolist(), seq.tolist(), strict=True)], dtype="U12"
+            )
             lon, lat = lon[order], lat[order]
             attrs = _attributes(rng, len(county))
             x, y = _as_sent(lon, lat, attrs["crs"])
@@ -170,7 +179,8 @@ class LicenceSimulator:
         kind = TRICKLE[0][rng.choice(len(TRICKLE[0]), p=TRICKLE[1])]
         lic = self.licences
         if kind == "licence.issued" or len(lic.number) == 0:
-            county = int(rng.choice(list(self.counts), p=_weights(self.counts)))
+            # new shops open where people live: pick the county by its 2020 population
+            county = int(rng.choice(list(self.population), p=_weights(self.population)))
             lon, lat, _ = sample_licence_points(self.regions, self.index, {county: 1}, rng)
             number = np.array([f"{county}{900000 + k % 100000:06d}"])
             attrs = _attributes(rng, 1)
@@ -181,7 +191,9 @@ class LicenceSimulator:
         else:
             number = str(lic.number[rng.integers(len(lic.number))])
             if kind == "licence.renewed":
-                data = {"licence_no": number, "valid_to": now.date().replace(year=now.year + 5).isoformat()}
+                # 5 × 365 days, not replace(year=…+5): that fails on 29 February
+                valid_to = now.date() + dt.timedelta(days=5 * 365)
+                data = {"licence_no": number, "valid_to": valid_to.isoformat()}
             else:
                 data = {"licence_no": number, "reason": REASONS[kind]}
         return _entry(f"lic-{self.cfg.seed}-live-{k}", kind, now, data)
@@ -237,7 +249,10 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run(r, sim, settings, stop)
+    # all configured sources on one simulated clock (streams/sims), the licence load first
+    from streams.sims.runner import run_all
+
+    run_all(r, settings, regions, RegionIndex(regions), stop, sim)
 
 
 if __name__ == "__main__":
