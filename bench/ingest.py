@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -153,10 +155,45 @@ def consumer_rate(r, settings, regions, index, total: int) -> tuple[float, int]:
     return applied / elapsed, applied
 
 
+def group_rate(server, n_consumers: int, batch: int, total: int) -> float:
+    """N consumer processes (``python -m streams.consumer``) in the group, timed from their first
+    applied event to the last, so process start-up is not counted."""
+    r = server.client()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    env |= {
+        "WATCHFLOOR_REDIS_URL": server.url,
+        "WATCHFLOOR_CONSUMER_BATCH_SIZE": str(batch),
+        "WATCHFLOOR_CONSUMER_BLOCK_MS": "5",
+        "WATCHFLOOR_WORKER_INDICATOR_DEBOUNCE_SECONDS": "3600",
+    }
+    root = Path(__file__).resolve().parents[1]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "streams.consumer"], cwd=root, env=env, stdout=subprocess.DEVNULL
+        )
+        for _ in range(n_consumers)
+    ]
+    try:
+        applied = 0
+        t0 = None
+        deadline = time.monotonic() + 600
+        while applied < total and time.monotonic() < deadline:
+            applied = sum(int(r.hget(keys.source_status(s), "applied") or 0) for s in SOURCES)
+            if applied and t0 is None:
+                t0 = time.perf_counter()
+            time.sleep(0.002)
+        return applied / (time.perf_counter() - t0)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--consumers", type=int, default=2, help="also time N consumer processes (0: skip)")
     args = parser.parse_args()
     settings = load_settings(
         environ={
@@ -183,6 +220,14 @@ def main() -> None:
         print(f"raw XREADGROUP+XACK:  {raw:>10,.0f} events/s  (batch {args.batch})")
         print(f"whole consumer:       {rate:>10,.0f} events/s  ({applied:,} applied)")
         print(f"ratio consumer / raw: {rate / raw:>10.1%}")
+        if args.consumers:
+            r.flushall()
+            load(r, events(settings, regions, index, args.events))
+            many = group_rate(server, args.consumers, args.batch, total)
+            print(
+                f"{args.consumers} consumer processes: {many:>9,.0f} events/s  (one group, timed from the"
+                f" first applied event)  ratio to raw {many / raw:.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ An operation is ``(op, key, field, value)``:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import orjson
@@ -36,8 +37,10 @@ class Place:
     by: str  # "point" or "address" (the county seat stands in for the point)
 
 
+@functools.lru_cache(maxsize=4096)
 def local_day(when: dt.datetime) -> str:
-    """The bureau's local calendar day (UTC+8) of ``when``, as ``YYYYMMDD``."""
+    """The bureau's local calendar day (UTC+8) of ``when``, as ``YYYYMMDD`` (cached: many events share
+    a timestamp)."""
     d = when.astimezone(CST)
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 

@@ -54,7 +54,7 @@ class LicenceStore:
     def __init__(self, r: redis.Redis, index: RegionIndex, resolutions: tuple[int, ...]) -> None:
         self.r = r
         self.index = index
-        self.resolutions = tuple(resolutions)
+        self.resolutions = tuple(sorted(resolutions))  # the Lua script pairs cells with these in order
         self._script = r.register_script(_SCRIPT)
 
     def place(self, events: list[Event]) -> tuple[list[str | None], list[str | None]]:
@@ -84,7 +84,8 @@ class LicenceStore:
                 places[i] = None
                 errors[i] = f"data.point: ({x:.5f}, {y:.5f}) WGS-84 lies outside every county"
                 continue
-            cells = " ".join([h3.latlng_to_cell(y, x, res) for res in resolutions])
+            finest = h3.latlng_to_cell(y, x, resolutions[-1])  # coarser cells are its parents
+            cells = " ".join([h3.cell_to_parent(finest, res) for res in resolutions[:-1]] + [finest])
             places[i] = f"{county} {cities[j]} {x:.6f} {y:.6f} {cells}"
         return places, errors
 

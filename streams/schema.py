@@ -76,10 +76,7 @@ class Event:
     occurred_at: dt.datetime
     payload: Any
     status: str
-
-    @property
-    def occurred_ms(self) -> int:
-        return int(self.occurred_at.timestamp() * 1000)
+    occurred_ms: int  # occurred_at as epoch milliseconds: the version of everything the event sets
 
 
 class InvalidEvent(ValueError):
@@ -158,7 +155,12 @@ def parse_entry(source: str, fields: dict[bytes | str, bytes | str]) -> Event:
         raise InvalidEvent(_reason(exc, "data")) from None
     except UnicodeDecodeError:
         raise InvalidEvent("data: not valid UTF-8") from None
-    return Event(source, event_id, kind, occurred, payload, status)
+    return Event(source, event_id, kind, occurred, payload, status, _epoch_ms(occurred))
+
+
+@functools.lru_cache(maxsize=4096)
+def _epoch_ms(when: dt.datetime) -> int:
+    return int(when.timestamp() * 1000)
 
 
 @functools.lru_cache(maxsize=4096)
