@@ -99,3 +99,22 @@ def ingest_counter(source: str, width_s: int, bucket: int) -> str:
 def simulator_clock() -> str:
     """Hash: the simulated clock shared by all upstream simulators (cursor, licence trickle anchor)."""
     return f"{NS}:sim:clock"
+
+
+def coverage(county: int | str) -> str:
+    """Sorted set: valid licences of a county → time of their latest inspection (see docs/state.md)."""
+    return f"{NS}:cov:{county}"
+
+
+def days_index(source: str) -> str:
+    """Sorted set of the days that have counters for ``source`` (score: the day's midnight, ms)."""
+    return f"{NS}:days:{source}"
+
+
+#: Set of "<source>:<day>" whose counters changed since an incremental reader last took them.
+DIRTY_DAYS = f"{NS}:days:dirty"
+
+
+def observations(kind: str) -> str:
+    """Sorted set of observations for warnings: ``far``, ``inactive`` or ``holder`` (docs/state.md)."""
+    return f"{NS}:obs:{kind}"

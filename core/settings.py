@@ -125,6 +125,28 @@ class ConsumerSettings(_Section):
     max_deliveries: int = Field(5, ge=1, le=1000)
 
 
+class IndicatorWeights(_Section):
+    """Weights of the composite risk index (each component is scaled to 0–1 first)."""
+
+    violation_rate: float = Field(0.30, ge=0)
+    coverage_gap: float = Field(0.20, ge=0)
+    cases_per_1000_licences: float = Field(0.20, ge=0)
+    cross_region_inflow: float = Field(0.15, ge=0)
+    complaints_per_100k: float = Field(0.15, ge=0)
+
+
+class IndicatorSettings(_Section):
+    windows_days: tuple[int, ...] = (1, 7, 30, 90)  # 1 = today
+    recompute_every_seconds: float = Field(60.0, gt=0, le=86400)
+    coverage_target: float = Field(0.8, ge=0, le=1)  # share of active licences inspected in 30 days
+    weights: IndicatorWeights = IndicatorWeights()
+
+
+class WarningSettings(_Section):
+    far_km: float = Field(1.0, gt=0, le=1000)  # a scan / inspection this far from the licence's point
+    detect_every_seconds: float = Field(60.0, gt=0, le=86400)
+
+
 class MapSettings(_Section):
     max_points: int = Field(1000, ge=0, le=100_000)
     max_cells: int = Field(1500, ge=10, le=100_000)
@@ -153,6 +175,8 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     importer: ImporterSettings = ImporterSettings()
     auth: AuthSettings = AuthSettings()
+    indicators: IndicatorSettings = IndicatorSettings()
+    warnings: WarningSettings = WarningSettings()
     map: MapSettings = MapSettings()
     wall: WallSettings = WallSettings()
     worker: WorkerSettings = WorkerSettings()
