@@ -118,3 +118,9 @@ DIRTY_DAYS = f"{NS}:days:dirty"
 def observations(kind: str) -> str:
     """Sorted set of observations for warnings: ``far``, ``inactive`` or ``holder`` (docs/state.md)."""
     return f"{NS}:obs:{kind}"
+
+
+#: Hash warning id -> JSON; sorted set of open warning ids by raised time; condition key -> open id.
+WARNINGS = f"{NS}:warn"
+OPEN_WARNINGS = f"{NS}:warn:open"
+WARNING_CONDITIONS = f"{NS}:warn:cond"
