@@ -334,7 +334,7 @@ def build_stores(r: redis.Redis, settings: Settings, regions: Regions, index) ->
     stores: dict[str, Store] = {"licence": LicenceStore(r, index, settings.map.h3_resolutions)}
     for source in SOURCES:
         if source != "licence":
-            stores[source] = EventStore(r, source, placer)
+            stores[source] = EventStore(r, source, placer, settings.warnings.far_km)
     return stores
 
 

@@ -45,6 +45,21 @@ def local_day(when: dt.datetime) -> str:
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
+@functools.lru_cache(maxsize=512)
+def day_start_ms(day: str) -> int:
+    """Epoch ms of local midnight starting ``day`` (``YYYYMMDD``): the score in the days index."""
+    d = dt.datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=CST)
+    return int(d.timestamp() * 1000)
+
+
+def day_ops(source: str, day: str) -> list[Op]:
+    """Index the day of a counter change and mark it dirty for incremental readers."""
+    return [
+        ("zadd", keys.days_index(source), day, str(day_start_ms(day))),
+        ("sadd", keys.DIRTY_DAYS, f"{source}:{day}", "-"),
+    ]
+
+
 def _where(place: Place) -> dict[str, object]:
     return {
         "county": place.county,
@@ -58,11 +73,16 @@ def _where(place: Place) -> dict[str, object]:
 def effects(event: Event, place: Place | None) -> list[Op]:
     """The state operations of one validated, placed event (``place`` None for events without one)."""
     p = event.payload
-    day = keys.day_counts(event.source, local_day(event.occurred_at))
+    day = local_day(event.occurred_at)
+    counts = keys.day_counts(event.source, day)
+    ops = day_ops(event.source, day) if not isinstance(p, CaseClosed) else []
     if isinstance(p, InspectionCompleted):
-        return [
-            ("incr", day, f"{place.county}:{p.outcome}", "1"),
+        where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
+        return ops + [
+            ("incr", counts, f"{place.county}:{p.outcome}", "1"),
             ("max", keys.LAST_INSPECTION, p.licence_no, str(int(p.finished_at.timestamp() * 1000))),
+            ("cover", p.licence_no, "-", str(int(p.finished_at.timestamp() * 1000))),
+            ("check", p.licence_no, where, "f"),
         ]
     if isinstance(p, CaseOpened):
         record = {
@@ -74,10 +94,12 @@ def effects(event: Event, place: Place | None) -> list[Op]:
             "opened_at": event.occurred_at.isoformat(),
             **_where(place),
         }
-        return [
+        value = str(round(p.value_cny))
+        return ops + [
             ("merge", keys.records("case"), p.case_id, orjson.dumps(record).decode()),
-            ("incr", day, f"{place.county}:{p.kind}", "1"),
-            ("incr", day, f"{place.county}:value_cny", str(round(p.value_cny))),
+            ("incr", counts, f"{place.county}:{p.kind}", "1"),
+            ("incr", counts, f"{place.county}:value_cny", value),
+            ("incr", counts, f"{place.county}:value_cny:{p.kind}", value),
         ]
     if isinstance(p, CaseClosed):
         record = {
@@ -89,7 +111,11 @@ def effects(event: Event, place: Place | None) -> list[Op]:
         return [("merge", keys.records("case"), p.case_id, orjson.dumps(record).decode())]
     if isinstance(p, ScanRecorded):
         # a corridor delivery-county > scan-county; equal counties are local sales
-        return [("incr", day, f"{p.licence_region}>{place.county}", "1")]
+        where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
+        return ops + [
+            ("incr", counts, f"{p.licence_region}>{place.county}", "1"),
+            ("check", p.licence_no, where, "fi"),
+        ]
     if isinstance(p, ComplaintReceived):
         record = {
             "channel": p.channel,
@@ -99,8 +125,8 @@ def effects(event: Event, place: Place | None) -> list[Op]:
             "received_at": event.occurred_at.isoformat(),
             **_where(place),
         }
-        return [
+        return ops + [
             ("merge", keys.records("complaint"), p.complaint_id, orjson.dumps(record).decode()),
-            ("incr", day, f"{place.county}:{p.category}", "1"),
+            ("incr", counts, f"{place.county}:{p.category}", "1"),
         ]
     raise TypeError(f"no effects defined for {type(p).__name__}")

@@ -18,8 +18,9 @@ _SCRIPT = lua_script("apply_effects.lua")
 class EventStore:
     """Applies inspection, case, scan and complaint events of one source."""
 
-    def __init__(self, r: redis.Redis, source: str, placer: Placer) -> None:
+    def __init__(self, r: redis.Redis, source: str, placer: Placer, far_km: float = 1.0) -> None:
         self.r = r
+        self.far_km = far_km
         self.source = source
         self.placer = placer
         self._script = r.register_script(_SCRIPT)
@@ -36,7 +37,15 @@ class EventStore:
 
     def prepare(self, events: list[Event], places: list[Place | None], now_ms: int | None = None) -> list:
         """The script arguments for a batch (CPU only: may run while the previous batch commits)."""
-        args: list[str | int] = [now_ms if now_ms is not None else int(time.time() * 1000), len(events)]
+        args: list[str | int | float] = [
+            now_ms if now_ms is not None else int(time.time() * 1000),
+            len(events),
+            keys.LICENCE_META,
+            keys.coverage(""),
+            keys.observations("far"),
+            keys.observations("inactive"),
+            self.far_km,
+        ]
         for event, place in zip(events, places, strict=True):
             ops = effects(event, place)
             args += [event.id, event.occurred_ms, len(ops)]

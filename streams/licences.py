@@ -19,6 +19,7 @@ import redis
 from core import keys
 from geo.coords import to_wgs84
 from geo.index import RegionIndex
+from streams.effects import day_start_ms, local_day
 from streams.payloads import LicenceChanged, LicenceIssued, LicenceRenewed
 from streams.schema import Event
 
@@ -101,6 +102,12 @@ class LicenceStore:
             " ".join(str(r) for r in self.resolutions),
             now_ms if now_ms is not None else int(time.time() * 1000),
             len(events),
+            keys.day_counts("licence", ""),  # the prefix: the script appends the day
+            keys.days_index("licence"),
+            keys.DIRTY_DAYS,
+            keys.coverage(""),  # the prefix: the script appends the county
+            keys.LAST_INSPECTION,
+            keys.observations("holder"),
         ]
         for event, place in zip(events, places, strict=True):
             p = event.payload
@@ -115,8 +122,16 @@ class LicenceStore:
             if event.status:
                 record["status"] = event.status
             record["_v"] = event.occurred_ms  # every field of the record is last-writer-wins on this
+            day = local_day(event.occurred_at)
+            holder = p.holder if isinstance(p, LicenceChanged) and p.holder else ""
             args += [event.id, p.licence_no, event.occurred_ms, event.status, place]
-            args.append(orjson.dumps(record).decode())
+            args += [
+                orjson.dumps(record).decode(),
+                day,
+                day_start_ms(day),
+                event.type.split(".", 1)[1],
+                holder,
+            ]
         return args
 
     def commit(self, args: list[str | int]) -> ApplyResult:

@@ -6,8 +6,12 @@
 -- KEYS: 1 seen set, 2 records hash, 3 meta hash, 4 geo set, 5 version counter, 6 source status hash
 -- ARGV: 1 cell key prefix ("wf:lic:h3:"), 2 count key prefix ("wf:lic:count:"),
 --       3 space-separated H3 resolutions, 4 ingest time (ms), 5 number of events,
---       then 6 values per event: id, licence_no, version_ms, status ("" keeps it), place ("" keeps
---       it; else "county city lon lat cell1 cell2 ..."), json (record fields, with "_v" = version)
+--       6 day counter prefix ("wf:day:licence:"), 7 days index, 8 dirty days set,
+--       9 coverage prefix ("wf:cov:"), 10 latest-inspection hash, 11 holder observations,
+--       then 10 values per event: id, licence_no, version_ms, status ("" keeps it), place ("" keeps
+--       it; else "county city lon lat cell1 cell2 ..."), json (record fields, with "_v" = version),
+--       day (YYYYMMDD), the day's midnight (ms), kind (issued, renewed, changed, suspended, …),
+--       holder ("" unless a licence.changed gave a new holder)
 -- Meta per licence: "status_version status place_version county city lon lat cell1 ...", with "-"
 -- for an unknown status or place. Status, place and each record field are last-writer-wins on the
 -- event's occurred_at, so duplicates and any arrival order give the state of the ordered sequence.
@@ -17,7 +21,9 @@ local cell_prefix, count_prefix = ARGV[1], ARGV[2]
 local resolutions = {}
 for r in string.gmatch(ARGV[3], "%S+") do resolutions[#resolutions + 1] = r end
 local now_ms, n = ARGV[4], tonumber(ARGV[5])
-local W = 6
+local day_prefix, days_index, dirty_key = ARGV[6], ARGV[7], ARGV[8]
+local cov_prefix, last_inspection, holder_key = ARGV[9], ARGV[10], ARGV[11]
+local FIRST, W = 12, 10
 
 local function split(s)
   local t = {}
@@ -36,7 +42,7 @@ end
 -- 1. read what the batch needs: seen markers and current metas, a few calls for the whole batch
 local ids, nos, listed = {}, {}, {}
 for i = 0, n - 1 do
-  local o = 6 + i * W
+  local o = FIRST + i * W
   ids[#ids + 1] = ARGV[o]
   local no = ARGV[o + 1]
   if not listed[no] then listed[no] = true; nos[#nos + 1] = no end
@@ -71,12 +77,30 @@ local function count(m, delta)
   end
 end
 
+-- coverage: a licence counts in its county's coverage set only while it is valid and placed
+local function covered(m)
+  if m and m[2] == "valid" and m[4] ~= "-" then return m[4] end
+  return nil
+end
+local function recover(no, old, m)
+  local before, after = covered(old), covered(m)
+  if before == after then return end
+  if before then redis.call("ZREM", cov_prefix .. before, no) end
+  if after then
+    local t = redis.call("HGET", last_inspection, no)
+    if t then redis.call("ZADD", cov_prefix .. after, t, no) end
+  end
+end
+
+local days = {}
+
 -- 2. apply each event to the tables
 local applied, dups, stale, last_event = 0, 0, 0, 0
 local dirty, new_ids, in_batch, raw = {}, {}, {}, {}
 for i = 0, n - 1 do
-  local o = 6 + i * W
+  local o = FIRST + i * W
   local id, no, ver, status, place, json = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
+  local day, day_ms, kind, holder = ARGV[o + 6], ARGV[o + 7], ARGV[o + 8], ARGV[o + 9]
   if was_seen[i + 1] or in_batch[id] then
     dups = dups + 1
   else
@@ -111,6 +135,17 @@ for i = 0, n - 1 do
     end
     if old ~= nil then count(old, -1) end
     count(m, 1)
+    recover(no, old, m)
+    do
+      -- events per day, county and kind (issued, cancelled …) for the indicators; the county is the
+      -- licence number's first six digits (its issuing county), so any arrival order counts alike
+      local key = day_prefix .. day
+      local field = string.sub(no, 1, 6) .. ":" .. kind
+      local d = deltas[key] or {}; deltas[key] = d
+      d[field] = (d[field] or 0) + 1
+      days[day] = day_ms
+    end
+    if holder ~= "" then redis.call("ZADD", holder_key, ver, holder .. "|" .. no) end
     meta[no] = m
     dirty[no] = true
     applied = applied + 1
@@ -136,6 +171,11 @@ for key, fields in pairs(deltas) do
   for field, delta in pairs(fields) do
     if delta ~= 0 then redis.call("HINCRBY", key, field, delta) end
   end
+end
+
+for day, day_ms in pairs(days) do
+  redis.call("ZADD", days_index, day_ms, day)
+  redis.call("SADD", dirty_key, "licence:" .. day)
 end
 
 local version = redis.call("GET", KEYS[5]) or "0"

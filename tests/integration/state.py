@@ -5,8 +5,19 @@ from __future__ import annotations
 import orjson
 import redis
 
-# Bookkeeping that legitimately differs between two runs applying the same events.
-IGNORED_PREFIXES = (b"wf:in:", b"wf:dead", b"wf:src:", b"wf:lic:version", b"wf:ind:", b"wf:rate:", b"rq:")
+# Bookkeeping that legitimately differs between two runs applying the same events; and the warning
+# observations, which record what was known about a licence when a scan arrived (docs/state.md).
+IGNORED_PREFIXES = (
+    b"wf:in:",
+    b"wf:dead",
+    b"wf:src:",
+    b"wf:lic:version",
+    b"wf:ind:",
+    b"wf:rate:",
+    b"rq:",
+    b"wf:obs:",
+    b"wf:days:dirty",
+)
 
 
 def _value(raw: bytes) -> object:

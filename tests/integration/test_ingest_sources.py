@@ -13,7 +13,7 @@ from geo.boundaries import load_regions
 from geo.index import RegionIndex
 from streams.consumer import Consumer, announce_regions, build_stores
 from streams.deadletter import list_dead_letters
-from tests.events import case_data, complaint_data, entry, inspection_data, scan_data
+from tests.events import case_data, complaint_data, entry, inspection_data, issued_data, scan_data
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +130,76 @@ def test_entries_of_a_dead_consumer_are_claimed_and_poison_goes_to_dead_letters(
     assert orjson.loads(letter["entry"])["type"] == "inspection.completed"  # the original is kept
     assert r.xpending(stream, "ingest")["pending"] == 0
     assert r.hget(keys.day_counts("inspection", "20261121"), "320102:ok") == b"1"
+
+
+def test_coverage_sets_follow_inspections_and_licence_status(redis_client, settings, geo):
+    r = redis_client
+    c = make_consumer(r, settings, geo)
+    cov = keys.coverage(320102)
+    r.xadd(
+        keys.inbound("licence"),
+        entry(data=issued_data("320102000001"), occurred_at="2026-11-20T09:00:00+08:00"),
+    )
+    r.xadd(keys.inbound("inspection"), entry("inspection.completed", inspection_data("i1")))
+    drain(c)
+    # finished 10:30+08:00 on the 21st = 09:00 (1795222800000) + 1.5 h
+    assert r.zscore(cov, "320102000001") == 1795228200000
+    r.xadd(
+        keys.inbound("licence"),
+        entry(
+            "licence.suspended",
+            {"licence_no": "320102000001", "reason": "x"},
+            occurred_at="2026-11-21T12:00:00+08:00",
+        ),
+    )
+    drain(c)
+    assert r.zscore(cov, "320102000001") is None  # not active: not counted as covered
+    r.xadd(
+        keys.inbound("licence"),
+        entry(
+            "licence.renewed",
+            {"licence_no": "320102000001", "valid_to": "2030-01-01"},
+            occurred_at="2026-11-21T13:00:00+08:00",
+        ),
+    )
+    drain(c)
+    assert r.zscore(cov, "320102000001") == 1795228200000  # active again, with its latest inspection
+    days = r.hgetall(keys.day_counts("licence", "20261121"))
+    assert days == {b"320102:suspended": b"1", b"320102:renewed": b"1"}
+    assert r.zrange(keys.days_index("licence"), 0, -1) == [b"20261120", b"20261121"]
+    assert {b"licence:20261121", b"inspection:20261121"} <= r.smembers(keys.DIRTY_DAYS)
+
+
+def test_scans_far_away_or_for_a_suspended_licence_are_observed(redis_client, settings, geo):
+    r = redis_client
+    c = make_consumer(r, settings, geo)
+    r.xadd(
+        keys.inbound("licence"),
+        entry(data=issued_data("320102000001"), occurred_at="2026-11-20T09:00:00+08:00"),
+    )
+    drain(c)
+    far = {"lon": 118.90, "lat": 32.10, "crs": "wgs84"}  # ~12 km from the shop
+    r.xadd(keys.inbound("scan"), entry("scan.recorded", scan_data("F" * 32, point=far), event_id="s-far"))
+    r.xadd(keys.inbound("scan"), entry("scan.recorded", scan_data("N" * 32), event_id="s-near"))
+    r.xadd(
+        keys.inbound("licence"),
+        entry(
+            "licence.suspended",
+            {"licence_no": "320102000001", "reason": "x"},
+            occurred_at="2026-11-21T10:00:00+08:00",
+        ),
+    )
+    drain(c)
+    r.xadd(
+        keys.inbound("scan"),
+        entry(
+            "scan.recorded", scan_data("S" * 32), event_id="s-after", occurred_at="2026-11-21T11:00:00+08:00"
+        ),
+    )
+    moved = {"licence_no": "320102000001", "holder": "赵大"}
+    r.xadd(keys.inbound("licence"), entry("licence.changed", moved, occurred_at="2026-11-21T12:00:00+08:00"))
+    drain(c)
+    far_obs = [m.decode().split("|") for m in r.zrange(keys.observations("far"), 0, -1)]
+    assert [(o[0], o[1]) for o in far_obs] == [("320102000001", "s-far")] and 11 < float(far_obs[0][2]) < 14
+    assert r.zrange(keys.observations("inactive"), 0, -1) == [b"320102000001|s-after"]
+    assert r.zrange(keys.observations("holder"), 0, -1) == ["赵大|320102000001".encode()]
