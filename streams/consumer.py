@@ -19,8 +19,6 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import orjson
 import redis
@@ -29,61 +27,12 @@ from core import keys
 from core.settings import Settings
 from geo.boundaries import Regions
 from indicators.jobs import schedule_licence_indicators
+from streams.batch import BatchReport, Entry, Prepared, Store, as_text, raw_streams
 from streams.deadletter import add_dead_letter
 from streams.licences import ApplyResult, active_counts
 from streams.ops import record_ingest
 from streams.retention import trim_acknowledged
 from streams.schema import SOURCES, Event, InvalidEvent, parse_entry
-
-Entry = tuple[bytes, dict | None]
-
-
-class Store(Protocol):
-    """What the consumer needs of a source's state writer (LicenceStore, EventStore)."""
-
-    def place(self, events: list[Event]) -> tuple[list, list[str | None]]: ...
-    def apply(self, events: list[Event], places: list, now_ms: int | None = None) -> ApplyResult: ...
-
-
-@dataclass
-class BatchReport:
-    """Counts for one batch, for logs and tests."""
-
-    read: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    stale: int = 0
-    dead: int = 0
-    version: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Prepared:
-    """A batch validated and placed, with its script arguments ready: what commit() needs."""
-
-    batch: dict[str, list[Entry]]
-    now_ms: int
-    dead: list[tuple[str, str, dict | None, str]]
-    extra_acks: list[tuple[str, str]]
-    applies: list[tuple[str, list]] = field(default_factory=list)
-
-
-def _raw_streams(response, **options) -> list:
-    """XREADGROUP reply as [(stream, [(id, fields dict), ...])], built with C-level dict(zip())."""
-    if not response:
-        return []
-    items = response.items() if isinstance(response, dict) else response
-    out = []
-    for stream, entries in items:
-        out.append(
-            (stream, [(i, dict(zip(f[::2], f[1::2], strict=True)) if f else None) for i, f in entries])
-        )
-    return out
-
-
-def _id(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 class Consumer:
@@ -106,7 +55,7 @@ class Consumer:
         self.streams = {keys.inbound(s): s for s in stores}
         # A client of its own for reading: same connections, but a lean parser for stream replies.
         self.reader = redis.Redis(connection_pool=r.connection_pool)
-        self.reader.set_response_callback("XREADGROUP", _raw_streams)
+        self.reader.set_response_callback("XREADGROUP", raw_streams)
         # After a restart, first finish what this consumer had read but not acknowledged.
         self._cursor = "0"
         self._next_trim = 0.0
@@ -126,7 +75,7 @@ class Consumer:
         reply = self.r.xreadgroup(
             self.group, self.name, dict.fromkeys(self.streams, cursor), count=count, block=block
         )
-        return {self.streams[_id(stream)]: entries for stream, entries in (reply or []) if entries}
+        return {self.streams[as_text(stream)]: entries for stream, entries in (reply or []) if entries}
 
     def run_once(self, block_ms: int | None = None) -> BatchReport:
         """Read and process one batch; returns what happened (all zeros when nothing arrived)."""
@@ -156,14 +105,19 @@ class Consumer:
             for raw_id, fields in entries:
                 if not fields:
                     prepared.dead.append(
-                        (source, _id(raw_id), fields, "entry: gone from the stream before it was processed")
+                        (
+                            source,
+                            as_text(raw_id),
+                            fields,
+                            "entry: gone from the stream before it was processed",
+                        )
                     )
                     continue
                 try:
                     events.append(parse_entry(source, fields))
-                    fields_of.append((_id(raw_id), fields))
+                    fields_of.append((as_text(raw_id), fields))
                 except InvalidEvent as exc:
-                    prepared.dead.append((source, _id(raw_id), fields, exc.reason))
+                    prepared.dead.append((source, as_text(raw_id), fields, exc.reason))
             store = self.stores[source]
             places, errors = store.place(events)
             keep = [i for i, err in enumerate(errors) if err is None]
@@ -227,7 +181,7 @@ class Consumer:
                 stream, self.group, "-", "+", cfg.batch_size, idle=cfg.claim_idle_ms
             ):
                 if p["times_delivered"] >= cfg.max_deliveries:
-                    entry_id = _id(p["message_id"])
+                    entry_id = as_text(p["message_id"])
                     found = self.r.xrange(stream, entry_id, entry_id)
                     reason = (
                         f"entry: delivered {p['times_delivered']} times without being acknowledged (poison)"
@@ -237,7 +191,7 @@ class Consumer:
                 stream, self.group, self.name, cfg.claim_idle_ms, count=cfg.batch_size
             )
             poisoned = {p[1] for p in poison if p[0] == source}
-            claimed = [(k, f) for k, f in claimed if _id(k) not in poisoned]
+            claimed = [(k, f) for k, f in claimed if as_text(k) not in poisoned]
             if claimed:
                 batch[source] = claimed
         if not batch and not poison:
