@@ -13,7 +13,8 @@ import redis
 from flask import Flask
 from flask_socketio import SocketIO
 
-from core.auth import current_user
+from core.auth import EXTENSION, current_user
+from core.identity import Identity
 from core.settings import Settings
 from geo.boundaries import Regions, load_regions
 
@@ -27,6 +28,7 @@ class WebApp:
     socketio: SocketIO
     redis: redis.Redis
     regions: Regions
+    identity: Identity | None = None
 
 
 def create_app(settings: Settings, r: redis.Redis | None = None, regions: Regions | None = None) -> WebApp:
@@ -37,15 +39,21 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     from core import push
     from core.connection import connect
     from layouts import pages
+    from web import security
     from web.ingest import blueprint as ingest_blueprint
+    from web.login import blueprint as login_blueprint
+    from web.login import csrf_failed_page
     from web.routes import blueprint
 
     r = r if r is not None else connect(settings)
     regions = regions if regions is not None else load_regions(settings)
     server = Flask(__name__)
+    identity = Identity(settings, r)
+    server.extensions[EXTENSION] = identity  # current_user() asks it
     user_of = lambda: current_user(settings)  # noqa: E731 - one place decides who is asking
     server.register_blueprint(blueprint(settings, r, regions, user_of))
     server.register_blueprint(ingest_blueprint(settings, r))
+    server.register_blueprint(login_blueprint(settings, identity))
 
     app = dash.Dash(
         __name__,
@@ -61,13 +69,15 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
         debug=settings.web.debug, dev_tools_disable_version_check=True, dev_tools_hot_reload=False
     )
     app.layout = pages.shell()
-    page_callbacks.register(app, settings, regions)
+    # sign-in, CSRF and security headers around every request (after Dash's own setup hook)
+    security.install(server, app, settings, identity, lambda: csrf_failed_page(settings))
+    page_callbacks.register(app, settings, regions, user_of)
     wall_callbacks.register(app, settings, r, user_of)
     ops_callbacks.register(app, settings, r, user_of)
 
     socketio = SocketIO(server, async_mode="threading")  # same-origin only (the default)
-    push.register(socketio, r, user_of, settings.redis.retry_seconds)
-    return WebApp(server, app, socketio, r, regions)
+    push.register(socketio, r, user_of, settings.redis.retry_seconds, identity.alive)
+    return WebApp(server, app, socketio, r, regions, identity)
 
 
 def main() -> None:

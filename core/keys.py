@@ -124,3 +124,29 @@ def observations(kind: str) -> str:
 WARNINGS = f"{NS}:warn"
 OPEN_WARNINGS = f"{NS}:warn:open"
 WARNING_CONDITIONS = f"{NS}:warn:cond"
+
+
+def indicator_window(days: int) -> str:
+    """Hash of the indicators of one window (1 = today, 7, 30, 90 days): adcode → JSON of that region."""
+    return indicator(f"w{days}")
+
+
+#: Hash: version, computed_at, as_of_ms, windows, mode of the indicators in ``indicator_window(…)``.
+INDICATOR_META = indicator("meta")
+#: String: random token set by the first indicator reader; a flushed or different Redis has another one,
+#: which tells a worker's in-process cache of day counters to rebuild (docs/indicators.md).
+INDICATOR_EPOCH = indicator("epoch")
+#: Stream of the ``wf:days:dirty`` members each indicator run took (entry id ``<seq>-1``), and the
+#: counter of those takes: a worker whose cache missed some takes re-reads the days they named.
+DIRTY_LOG = f"{NS}:days:dirty:log"
+DIRTY_SEQ = f"{NS}:days:dirty:seq"
+
+
+def session(digest: str) -> str:
+    """Hash of one signed-in browser session (name, times), keyed by the SHA-256 of its session id."""
+    return f"{NS}:session:{digest}"
+
+
+def login_failures(name: str, address: str) -> str:
+    """Counter (expires): failed sign-ins of ``name`` from ``address`` (the login rate limit)."""
+    return f"{NS}:login:fail:{address}:{name}"

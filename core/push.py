@@ -1,7 +1,10 @@
 """Server push: relay ``wf:updates`` announcements to browsers through Socket.IO rooms.
 
-A browser joins only the room of its user's region scope (``region:<adcode>``), checked on the
-server at connect. Socket.IO delivery is at-most-once, so browsers reload a snapshot on every
+A browser joins the room of its user's region scope (``region:<adcode>``) at connect; a connection
+without a valid user is refused. A screen may ``join`` the room of another region inside that scope
+(checked with :func:`core.auth.can_view`) and ``leave`` it. Connections whose session has ended
+(idle or absolute limit, user removed, signed out) are closed by a sweep every
+:data:`SWEEP_SECONDS`. Socket.IO delivery is at-most-once, so browsers reload a snapshot on every
 (re)connect; pushes only carry what changed.
 """
 
@@ -14,11 +17,15 @@ from collections.abc import Callable
 
 import orjson
 import redis
-from flask_socketio import SocketIO, join_room
+from flask import request
+from flask_socketio import SocketIO, join_room, leave_room
 
 from core import keys
-from core.auth import User
+from core.auth import User, can_view
 from indicators.jobs import read_licence_indicators
+
+#: how often open connections are checked against their sessions
+SWEEP_SECONDS = 30.0
 
 
 def room(adcode: int) -> str:
@@ -38,18 +45,31 @@ def messages_for(update: dict, indicators: Callable[[], dict]) -> list[tuple[str
                 "last_ingest_ms": update.get("last_ingest_ms"),
             }
             out.append(("licence", int(adcode), payload))
-    elif update.get("topic") == "indicators" and update.get("name") == "licence":
+    elif update.get("topic") == "indicators":  # {"topic": "indicators", "version": v} (indicators/jobs.py)
         for adcode, values in indicators().get("regions", {}).items():
             out.append(("indicators", int(adcode), {"adcode": int(adcode), **values}))
     return out
 
 
+def requested_region(data: object) -> int | None:
+    """The adcode of a ``join``/``leave`` message (``{"adcode": 320100}``), or None when malformed."""
+    adcode = data.get("adcode") if isinstance(data, dict) else None
+    if isinstance(adcode, str) and adcode.isdigit():
+        adcode = int(adcode)
+    return adcode if isinstance(adcode, int) and 100000 <= adcode <= 999999 else None
+
+
 def register(
-    socketio: SocketIO, r: redis.Redis, user_of: Callable[[], User | None], retry_seconds: float
+    socketio: SocketIO,
+    r: redis.Redis,
+    user_of: Callable[[], User | None],
+    retry_seconds: float,
+    alive: Callable[[User], bool] | None = None,
 ) -> None:
-    """Install the connect handler and start the relay thread on ``socketio``."""
+    """Install the connect, join and leave handlers; start the relay (and sweep) threads on ``socketio``."""
 
     started = threading.Lock()
+    connected: dict[str, User] = {}  # Socket.IO session id -> its user, for the sweep
 
     @socketio.on("connect")
     def _connect(auth: dict | None = None) -> bool:
@@ -57,10 +77,46 @@ def register(
         if user is None:
             return False  # refuses the connection
         join_room(room(user.scope))
+        connected[request.sid] = user  # type: ignore[attr-defined]  # Flask-SocketIO adds sid
         # The relay starts with the first browser, so building an app (e.g. in tests) starts no thread.
         if started.acquire(blocking=False):
             socketio.start_background_task(relay)
+            if alive is not None:
+                socketio.start_background_task(sweep)
         return True
+
+    @socketio.on("disconnect")
+    def _disconnect(reason: object = None) -> None:
+        connected.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    @socketio.on("join")
+    def _join(data: object) -> dict:
+        # asked again, not remembered from connect: the session may have ended since
+        user, adcode = user_of(), requested_region(data)
+        if user is None or adcode is None or not can_view(user, adcode):
+            return {"ok": False, "error": "region outside your scope"}
+        join_room(room(adcode))
+        return {"ok": True, "room": room(adcode)}
+
+    @socketio.on("leave")
+    def _leave(data: object) -> dict:
+        adcode = requested_region(data)
+        if adcode is not None:
+            leave_room(room(adcode))
+        return {"ok": adcode is not None}
+
+    def sweep() -> None:
+        assert alive is not None
+        while True:
+            socketio.sleep(SWEEP_SECONDS)
+            for sid, user in list(connected.items()):
+                try:
+                    ok = alive(user)
+                except redis.RedisError:
+                    continue  # Redis down: decide next round rather than drop every wall
+                if not ok:
+                    connected.pop(sid, None)
+                    socketio.server.disconnect(sid, namespace="/")
 
     def relay() -> None:
         while True:
@@ -68,8 +124,15 @@ def register(
                 pubsub = r.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(keys.UPDATES)
                 for message in pubsub.listen():
-                    update = orjson.loads(message["data"])
-                    for event, adcode, payload in messages_for(update, lambda: read_licence_indicators(r)[1]):
+                    try:
+                        update = orjson.loads(message["data"])
+                        pushes = messages_for(update, lambda: read_licence_indicators(r)[1])
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one bad announcement must not stop every push
+                        print(f"push relay: skipped an announcement ({exc!r})", file=sys.stderr, flush=True)
+                        continue
+                    for event, adcode, payload in pushes:
                         socketio.emit(event, payload, to=room(adcode))
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 print(

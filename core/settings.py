@@ -7,13 +7,14 @@ entry points turn that into a one-line message and exit code 2 (see :func:`load_
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "WATCHFLOOR_"
@@ -109,8 +110,46 @@ class ImporterSettings(_Section):
 
 
 class AuthSettings(_Section):
-    # Until login exists (issue 6) every visitor is this role, scoped to the province.
+    """Who may sign in and how (docs/security.md). ``open`` is the demo: no login at all."""
+
+    mode: Literal["open", "local", "header"] = "open"
+    # open mode: every visitor is this role, scoped to the province.
     anonymous_role: Literal["wall", "leader", "duty", "admin"] = "wall"
+    users_file: str = "var/users.yaml"
+    session_secret: str = ""
+    secret_file: str = "var/session_secret"
+    session_minutes: float = Field(480, gt=0, le=7 * 24 * 60)
+    session_max_hours: float = Field(24, gt=0, le=24 * 90)
+    behind_https: bool = False
+    header_user: str = Field("X-Remote-User", min_length=1)
+    header_role: str = Field("X-Remote-Role", min_length=1)
+    header_scope: str = Field("X-Remote-Scope", min_length=1)
+    header_display_name: str = "X-Remote-Name"
+    trusted_proxies: tuple[str, ...] = ()
+    wall_tokens: dict[str, int] = {}
+    login_max_failures: int = Field(5, ge=1, le=1000)
+    login_lockout_seconds: int = Field(900, ge=1, le=86400)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    @field_validator("wall_tokens")
+    @classmethod
+    def _tokens(cls, value: dict[str, int]) -> dict[str, int]:
+        for token, scope in value.items():
+            # a kiosk link is a password in a URL: a short one could be guessed
+            if len(token) < 16 or any(c.isspace() for c in token):
+                raise ValueError("each token must be at least 16 characters without spaces")
+            if not 110000 <= scope <= 829999:
+                raise ValueError(f"scope {scope} of a token is not a six-digit adcode")
+        return value
 
 
 class ConsumerSettings(_Section):
@@ -142,9 +181,95 @@ class IndicatorSettings(_Section):
     weights: IndicatorWeights = IndicatorWeights()
 
 
+class CorridorRule(_Section):
+    """corridor_surge: a delivery-county > scan-county corridor far above its own baseline."""
+
+    baseline_days: int = Field(14, ge=1, le=365)
+    min_history_days: int = Field(3, ge=1, le=365)
+    ratio: float = Field(3.0, gt=1)
+    min_extra: int = Field(20, ge=1)
+    levels: tuple[float, float, float] = (10.0, 6.0, 4.0)
+
+
+class MisuseRule(_Section):
+    """licence_used_elsewhere: repeated far observations of a licence at one other place."""
+
+    window_hours: float = Field(72.0, gt=0, le=24 * 90)
+    min_obs: int = Field(5, ge=1)
+    band_km: float = Field(0.2, gt=0)
+    min_share: float = Field(0.5, gt=0, le=1)
+    levels: tuple[float, float, float] = (20.0, 12.0, 8.0)
+
+
+class InactiveRule(_Section):
+    """suspended_licence_receiving_goods: cartons delivered to a suspended / revoked licence."""
+
+    window_hours: float = Field(48.0, gt=0, le=24 * 90)
+    min_scans: int = Field(12, ge=1)
+    levels: tuple[float, float, float] = (40.0, 25.0, 15.0)
+
+
+class HolderRule(_Section):
+    """holder_with_several_licences: several licences changed to one holder within a few days."""
+
+    window_days: float = Field(7.0, gt=0, le=365)
+    min_licences: int = Field(3, ge=2)
+    levels: tuple[float, float, float] = (6.0, 5.0, 4.0)
+
+
+class ClusterRule(_Section):
+    """case_cluster: at least k cases within r km and t days, straddling a border or not."""
+
+    kinds: tuple[str, ...] = ("counterfeit", "smuggled")
+    k: int = Field(3, ge=2)
+    k_one_county: int = Field(5, ge=2)
+    radius_km: float = Field(2.0, gt=0)
+    days: float = Field(7.0, gt=0, le=365)
+    levels: tuple[float, float, float] = (7.0, 5.0, 4.0)
+
+
+class SilenceRule(_Section):
+    """inspection_silence: a county that normally inspects has had no inspection for whole days."""
+
+    baseline_days: int = Field(14, ge=1, le=365)
+    min_days: int = Field(1, ge=1)
+    min_expected: float = Field(20.0, gt=0)
+    levels: tuple[float, float, float] = (5.0, 3.0, 2.0)
+
+
+class CoverageRule(_Section):
+    """coverage_gap: share of valid licences inspected in the window well below the target."""
+
+    window_days: int = Field(30, ge=1, le=365)
+    margin: float = Field(0.1, ge=0, le=1)
+    min_licences: int = Field(100, ge=1)
+    levels: tuple[float, float, float] = (0.4, 0.3, 0.2)
+
+
+class ComplaintRule(_Section):
+    """complaint_spike: a county's complaints of a day far above its daily mean."""
+
+    baseline_days: int = Field(14, ge=1, le=365)
+    min_history_days: int = Field(3, ge=1, le=365)
+    ratio: float = Field(4.0, gt=1)
+    min_count: int = Field(10, ge=1)
+    levels: tuple[float, float, float] = (12.0, 8.0, 5.0)
+
+
 class WarningSettings(_Section):
     far_km: float = Field(1.0, gt=0, le=1000)  # a scan / inspection this far from the licence's point
     detect_every_seconds: float = Field(60.0, gt=0, le=86400)
+    debounce_seconds: float = Field(5.0, ge=0, le=3600)
+    rearm_hours: float = Field(24.0, ge=0, le=24 * 365)
+    evidence_cap: int = Field(50, ge=1, le=10_000)
+    corridor: CorridorRule = CorridorRule()
+    misuse: MisuseRule = MisuseRule()
+    inactive: InactiveRule = InactiveRule()
+    holder: HolderRule = HolderRule()
+    cluster: ClusterRule = ClusterRule()
+    silence: SilenceRule = SilenceRule()
+    coverage: CoverageRule = CoverageRule()
+    complaint: ComplaintRule = ComplaintRule()
 
 
 class MapSettings(_Section):

@@ -175,8 +175,11 @@ def filter_options(lang: str, counts: dict[str, int]) -> list[dict[str, str]]:
     return options
 
 
-def layout(settings: Settings) -> html.Div:
-    """Build the ops screen skeleton; the callbacks fill in the figures on the first tick."""
+def layout(settings: Settings, account: Any = None) -> html.Div:
+    """Build the ops screen skeleton; the callbacks fill in the figures on the first tick.
+
+    ``account``: who is signed in and the sign-out button, shown in the header (none in open mode).
+    """
     lang = settings.wall.language
     return html.Div(
         id="ops-root",
@@ -192,6 +195,7 @@ def layout(settings: Settings) -> html.Div:
                     html.H1(t(lang, "ops.title"), className="ops-title"),
                     html.Span(id="ops-role", className="ops-role"),
                     html.Span(id="ops-updated", className="ops-updated"),
+                    *([account] if account is not None else []),
                 ],
             ),
             html.Section(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from core.auth import User
 from core.settings import Settings
 from geo.boundaries import Regions
 from layouts import ops, wall
 from layouts.i18n import t
+
+#: the only screens a wall kiosk link may open
+KIOSK_PATHS = ("/", "/wall", None)
 
 
 def shell() -> html.Div:
@@ -15,10 +19,36 @@ def shell() -> html.Div:
     return html.Div([dcc.Location(id="page-url"), html.Div(id="page-content", className="page")])
 
 
-def screen(pathname: str | None, settings: Settings, regions: Regions) -> html.Div:
-    """The screen for ``pathname`` (``/`` shows the wall)."""
-    if pathname in ("/", "/wall", None):
+def account(user: User, lang: str, csrf: str) -> html.Form:
+    """Who is signed in, and a sign-out button (a POST form carrying the CSRF token).
+
+    The role is not repeated here: the screens that depend on it say it themselves (``ops-role``).
+    """
+    return html.Form(
+        id="account",
+        className="account",
+        method="POST",
+        action="/logout",
+        children=[
+            html.Span(user.display_name or user.name, className="account-name"),
+            dcc.Input(type="hidden", name="csrf_token", value=csrf, id="account-csrf"),
+            html.Button(
+                t(lang, "account.logout"), type="submit", id="account-logout", className="account-logout"
+            ),
+        ],
+    )
+
+
+def screen(
+    pathname: str | None, settings: Settings, regions: Regions, user: User | None = None, csrf: str = ""
+) -> html.Div:
+    """The screen for ``pathname`` (``/`` shows the wall) as ``user`` may see it."""
+    lang = settings.wall.language
+    if user is not None and user.kiosk and pathname not in KIOSK_PATHS:
+        return html.Div(t(lang, "page.forbidden"), className="page-missing")
+    if pathname in KIOSK_PATHS:
         return wall.layout(settings, regions)
     if pathname == "/ops":
-        return ops.layout(settings)
-    return html.Div(t(settings.wall.language, "page.notfound"), className="page-missing")
+        signed_in = user is not None and settings.auth.mode != "open"
+        return ops.layout(settings, account(user, lang, csrf) if signed_in else None)
+    return html.Div(t(lang, "page.notfound"), className="page-missing")

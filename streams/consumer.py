@@ -26,7 +26,7 @@ import redis
 from core import keys
 from core.settings import Settings
 from geo.boundaries import Regions
-from indicators.jobs import schedule_licence_indicators
+from indicators.jobs import schedule_indicators
 from streams.batch import BatchReport, Entry, Prepared, Store, as_text, raw_streams
 from streams.deadletter import add_dead_letter
 from streams.licences import ApplyResult, active_counts
@@ -153,7 +153,8 @@ class Consumer:
         if licence_result is not None and licence_result.applied:
             report.version = licence_result.version
             self.announce_licences(licence_result.version, prepared.now_ms)
-            schedule_licence_indicators(self.r, self.settings)
+        if report.applied:
+            schedule_indicators(self.r, self.settings)  # debounced: one pending job for many batches
         others = {s: n for s, n in report.by_source.items() if s != "licence" and n}
         if others:
             message = {"topic": "events", "applied": others, "last_ingest_ms": prepared.now_ms}

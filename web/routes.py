@@ -13,7 +13,7 @@ import orjson
 import redis
 from flask import Blueprint, Response, abort, request
 
-from core.auth import Forbidden, User, require_view, scope_prefix
+from core.auth import Forbidden, User, require_user, require_view, scope_prefix
 from core.settings import Settings
 from geo.boundaries import Regions
 from geo.layers import boundary_geojson
@@ -29,7 +29,9 @@ def _respond(body: bytes, max_age: int = 0) -> Response:
     return Response(body, mimetype="application/geo+json", headers=headers)
 
 
-def blueprint(settings: Settings, r: redis.Redis, regions: Regions, user_of: Callable[[], User]) -> Blueprint:
+def blueprint(
+    settings: Settings, r: redis.Redis, regions: Regions, user_of: Callable[[], User | None]
+) -> Blueprint:
     """Build the data blueprint with its dependencies passed in explicitly."""
     bp = Blueprint("data", __name__)
 
@@ -37,12 +39,13 @@ def blueprint(settings: Settings, r: redis.Redis, regions: Regions, user_of: Cal
     def boundaries(level: str) -> Response:
         if level not in ("province", "city", "county"):
             abort(404)
-        require_view(user_of(), settings.geo.province_adcode)  # boundaries are province-wide context
+        # geography, not data: every signed-in user gets the whole province's borders as context
+        require_user(user_of())
         return _respond(boundary_geojson(regions, level), max_age=3600)
 
     @bp.get("/api/v1/map/licences")
     def licences() -> Response:
-        user = user_of()
+        user = require_user(user_of())
         try:
             view = parse_view(request.args.get("bbox"), request.args.get("zoom"))
         except ValueError as exc:

@@ -56,13 +56,15 @@ def test_an_admin_sees_the_dead_letter_as_text_and_redrives_it(redis_client, sta
     assert cell(page, "licence", 10) == "1"  # dead letters of the source
 
     letter.locator(".ops-redrive-one").click()
-    page.wait_for_function("document.querySelector('#ops-message').innerText.startsWith('已重新投递 1 条')")
+    page.wait_for_function(
+        "() => document.querySelector('#ops-message').innerText.startsWith('已重新投递 1 条')"
+    )
     # still malformed: the consumer rejects it again, as a new letter with the same reason
     page.wait_for_function(
-        f"""(() => {{
+        f"""() => {{
             const rows = document.querySelectorAll(".ops-letter[data-source='licence']");
             return rows.length === 1 && rows[0].dataset.deadId !== "{first_id}";
-        }})()""",
+        }}""",
         timeout=15_000,
     )
     again = page.locator(".ops-letter[data-source='licence']")
@@ -72,7 +74,9 @@ def test_an_admin_sees_the_dead_letter_as_text_and_redrives_it(redis_client, sta
     assert len(audit) == 1 and audit[0][1][b"dead_id"].decode() == first_id
     assert audit[0][1][b"who"] == b"admin"
     # the figures follow: two entries in the stream (the original and the re-driven one), all read
-    page.wait_for_function("document.querySelector('#ops-source-licence td:nth-child(9)').innerText === '2'")
+    page.wait_for_function(
+        "() => document.querySelector('#ops-source-licence td:nth-child(9)').innerText === '2'"
+    )
     assert (cell(page, "licence", 6), cell(page, "licence", 7), cell(page, "licence", 10)) == ("0", "0", "1")
     assert dialogs == []
     page.close()
@@ -89,10 +93,13 @@ def test_a_non_admin_cannot_redrive_even_by_replaying_the_callback(redis_client,
     assert "重新投递需管理员角色" in page.inner_text("#ops-role")
     dead_id = page.locator(".ops-letter").first.get_attribute("data-dead-id")
 
+    # the replay carries the page's CSRF token as Dash does (the officer replays their own session)
     reply = page.evaluate(
         """async (body) => {
+            const token = document.cookie.match(/(?:^|; )_csrf_token=([^;]+)/)[1];
             const resp = await fetch("/_dash-update-component", {
-                method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+                method: "POST", headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+                body: JSON.stringify(body)});
             return [resp.status, await resp.json()];
         }""",
         redrive_payload(dead_id),

@@ -30,17 +30,23 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     page.goto(stack.url + "/wall")
 
     page.wait_for_selector("#wall-map path.wf-cell", timeout=30_000)
-    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000
+    )
     assert page.locator("#wall-map path.wf-cell").count() >= 2
     page.wait_for_function(
-        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')"
+        "() => document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')"
     )
 
     # the socket is up: a new licence must show within 2 s, by push (no polling exists for the KPI)
-    page.wait_for_function("window.dash_clientside && document.querySelector('#wall-connection') !== null")
+    page.wait_for_function(
+        "() => window.dash_clientside && document.querySelector('#wall-connection') !== null"
+    )
     t0 = time.monotonic()
     add_licences(r, 1, start=40)
-    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '41'", timeout=2_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '41'", timeout=2_000
+    )
     elapsed = time.monotonic() - t0
     assert elapsed < 2.0
 
@@ -55,20 +61,24 @@ def test_a_reconnecting_wall_reloads_a_fresh_snapshot(redis_client, stack_factor
     stack = stack_factory()
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.goto(stack.url + "/wall")
-    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '3'", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '3'", timeout=15_000
+    )
 
     # the web process dies: the wall says so, and events keep arriving meanwhile
     stack.procs["web"].terminate()
     stack.procs["web"].wait(10)
     page.wait_for_function(
-        "document.querySelector('#wall-connection')?.innerText?.length > 0", timeout=30_000
+        "() => document.querySelector('#wall-connection')?.innerText?.length > 0", timeout=30_000
     )
     add_licences(r, 2, start=3)
 
     stack.start("web", "app.py")
     stack.wait_http()
     # no page reload: the socket reconnects and the snapshot brings the two missed licences
-    page.wait_for_function("document.querySelector('#wall-kpi-active')?.innerText === '5'", timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '5'", timeout=30_000
+    )
     assert page.inner_text("#wall-connection") == ""
     page.close()
 
@@ -79,16 +89,19 @@ def test_the_freshness_badge_turns_red_when_the_feed_stops(redis_client, stack_f
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.goto(stack.url + "/wall")
     page.wait_for_function(
-        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')", timeout=15_000
+        "() => document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')",
+        timeout=15_000,
     )
     # no event for more than 3 s: "data stale since HH:MM" in red
     page.wait_for_function(
-        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-stale')", timeout=10_000
+        "() => document.querySelector('#wall-freshness')?.className.includes('wall-badge-stale')",
+        timeout=10_000,
     )
     assert "数据停滞" in page.inner_text("#wall-freshness")
     add_licences(redis_client, 1, start=2)
     page.wait_for_function(
-        "document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')", timeout=5_000
+        "() => document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')",
+        timeout=5_000,
     )
     page.close()
 
@@ -117,7 +130,7 @@ def test_the_wall_fits_the_screen_at_wall_and_desktop_sizes(redis_client, stack_
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(stack.url + "/wall")
         page.wait_for_function(
-            "document.querySelector('#wall-kpi-active')?.innerText === '20'", timeout=15_000
+            "() => document.querySelector('#wall-kpi-active')?.innerText === '20'", timeout=15_000
         )
         assert page.evaluate(FITS) == [], f"at {width}x{height}"
         page.close()

@@ -23,6 +23,7 @@ from streams.deadletter import (
 from streams.ops import record_ingest, source_stats
 from streams.schema import SOURCES
 from tests.events import entry
+from tests.webclient import csrf_client
 
 STREAM = keys.inbound("licence")
 BAD = {"id": "bad-1", "type": "licence.issued", "occurred_at": "2026-11-21T09:00:00+08:00", "data": "{no"}
@@ -197,7 +198,7 @@ def test_a_replayed_redrive_callback_is_checked_on_the_server(redis_client, sett
     dead_id = list_dead_letters(r)[0]["id"]
     app = create_app(settings_for(WATCHFLOOR_AUTH_ANONYMOUS_ROLE=role), r)
 
-    resp = app.server.test_client().post("/_dash-update-component", json=redrive_payload(dead_id))
+    resp = csrf_client(app.server).post("/_dash-update-component", json=redrive_payload(dead_id))
     assert resp.status_code == 200
     message = resp.get_json()["response"]["ops-message"]["children"]
     assert message.startswith("已重新投递" if moved else "无权操作")
@@ -221,7 +222,7 @@ def test_the_ops_page_polls_the_figures(redis_client, settings):
         "changedPropIds": ["ops-tick.n_intervals"],
         "state": [],
     }
-    resp = app.server.test_client().post("/_dash-update-component", json=body)
+    resp = csrf_client(app.server).post("/_dash-update-component", json=body)
     assert resp.status_code == 200
     text = resp.get_data(as_text=True)
     assert all(f"ops-source-{s}" in text for s in SOURCES)
