@@ -98,6 +98,11 @@ window.wf = window.wf || {};
       return [clock, badge, cls, conn];
     },
 
+    /* Fit the whole province to the screen once the map has loaded (any wall size or aspect). */
+    fit: function (nLoads, config) {
+      return { bounds: config.bounds, transition: "fitBounds", options: { padding: [12, 12], animate: false } };
+    },
+
     /* The licence layer URL for the current view; new data reloads it at most every refreshMs. */
     layerUrl: function (bounds, zoom, state, n, config) {
       if (!bounds) return NO();

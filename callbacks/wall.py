@@ -62,6 +62,12 @@ def register(app: dash.Dash, settings: Settings, r: redis.Redis, user_of: Callab
         State("wall-config", "data"),
     )
     app.clientside_callback(
+        ClientsideFunction("wall", "fit"),
+        Output("wall-map", "viewport"),
+        Input("wall-map", "n_loads"),
+        State("wall-config", "data"),
+    )
+    app.clientside_callback(
         ClientsideFunction("wall", "layerUrl"),
         Output("wall-licences", "url"),
         Input("wall-map", "bounds"),

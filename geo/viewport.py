@@ -165,12 +165,31 @@ def _point_features(r: redis.Redis, found: list, scope_prefix: str) -> list[dict
     return out
 
 
-def licence_layer(r: redis.Redis, view: View, cfg: MapSettings, scope_prefix: str = "") -> dict[str, Any]:
+def clip(view: View, extent: tuple[float, float, float, float] | None) -> View:
+    """The part of ``view`` inside ``extent`` (west, south, east, north): no licence lies outside it,
+    so a wide screen showing sea and neighbouring provinces does not coarsen the cells."""
+    if extent is None:
+        return view
+    west, south = max(view.west, extent[0]), max(view.south, extent[1])
+    east, north = min(view.east, extent[2]), min(view.north, extent[3])
+    if west >= east or south >= north:
+        return View(extent[0], extent[1], extent[0] + 1e-6, extent[1] + 1e-6, view.zoom)  # nothing in view
+    return View(west, south, east, north, view.zoom)
+
+
+def licence_layer(
+    r: redis.Redis,
+    view: View,
+    cfg: MapSettings,
+    scope_prefix: str = "",
+    extent: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
     """The licence layer for ``view`` as a GeoJSON FeatureCollection with a ``meta`` member.
 
     ``scope_prefix`` (the leading digits of the user's region adcode, "" for the whole country)
-    limits individual shops to the user's region.
+    limits individual shops to the user's region; ``extent`` is where licences can be at all.
     """
+    view = clip(view, extent)
     res = choose_resolution(view, cfg.h3_resolutions, cfg.max_cells)
     cells = cells_in_view(view, res)
     counts = _read_cell_counts(r, res, cells) if cells else {}

@@ -74,6 +74,7 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
         "staleAfterMs": int(settings.wall.stale_after_seconds * 1000),
         "refreshMs": int(settings.map.refresh_seconds * 1000),
         "lang": lang,
+        "bounds": [[south, west], [north, east]],
         "text": catalogue(lang, "wall.") | catalogue(lang, "unit."),
     }
     return html.Div(
@@ -105,8 +106,11 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
                         className="wall-map-frame",
                         children=dl.MapContainer(
                             id="wall-map",
-                            bounds=[[south, west], [north, east]],
-                            boundsOptions={"padding": [12, 12]},
+                            # center/zoom to start with (dash-leaflet throws on updates when a map was
+                            # created from bounds alone); once loaded, callbacks/wall.py fits the
+                            # province to whatever screen this is
+                            center=[(south + north) / 2, (west + east) / 2],
+                            zoom=7,
                             zoomSnap=0.1,
                             zoomControl=False,
                             attributionControl=False,

@@ -43,6 +43,9 @@ def blueprint(
         require_user(user_of())
         return _respond(boundary_geojson(regions, level), max_age=3600)
 
+    # licences lie inside the province (the consumer dead-letters points outside every county)
+    extent = tuple(float(v) for v in regions.province.total_bounds)
+
     @bp.get("/api/v1/map/licences")
     def licences() -> Response:
         user = require_user(user_of())
@@ -50,7 +53,7 @@ def blueprint(
             view = parse_view(request.args.get("bbox"), request.args.get("zoom"))
         except ValueError as exc:
             return Response(orjson.dumps({"error": str(exc)}), status=400, mimetype="application/json")
-        layer = licence_layer(r, view, settings.map, scope_prefix(user.scope))
+        layer = licence_layer(r, view, settings.map, scope_prefix(user.scope), extent)
         if layer["meta"]["mode"] == "cells":
             # hex cells mix regions; until per-region cells exist only province-wide users get them
             require_view(user, settings.geo.province_adcode)
