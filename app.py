@@ -33,6 +33,7 @@ class WebApp:
 
 def create_app(settings: Settings, r: redis.Redis | None = None, regions: Regions | None = None) -> WebApp:
     """Build the web app from explicit settings; no Redis reads happen until a request arrives."""
+    from callbacks import duty as duty_callbacks
     from callbacks import ops as ops_callbacks
     from callbacks import pages as page_callbacks
     from callbacks import wall as wall_callbacks
@@ -74,6 +75,7 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     page_callbacks.register(app, settings, regions, user_of)
     wall_callbacks.register(app, settings, r, user_of)
     ops_callbacks.register(app, settings, r, user_of)
+    duty_callbacks.register(app, settings, r, regions, user_of)
 
     socketio = SocketIO(server, async_mode="threading")  # same-origin only (the default)
     push.register(socketio, r, user_of, settings.redis.retry_seconds, identity.alive)

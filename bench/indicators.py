@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import keys  # noqa: E402
 from core.redis_server import EmbeddedRedis  # noqa: E402
+from core.runtime import tune_gc  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from indicators import jobs  # noqa: E402
 from indicators.compute import CASE_KINDS, COMPLAINT_CATEGORIES, CST, compute_indicators, windows_at  # noqa: E402
 from indicators.reader import read_inputs  # noqa: E402
-from indicators.worker import tune_gc  # noqa: E402
 
 DAY_MS = 86_400_000
 GRADES = [(0.30, 91), (0.45, 30), (0.18, 14), (0.07, 7)]  # share, days between visits (A … D)

@@ -27,10 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import keys  # noqa: E402
 from core.redis_server import EmbeddedRedis  # noqa: E402
+from core.runtime import tune_gc  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from geo.boundaries import load_regions  # noqa: E402
 from geo.index import RegionIndex  # noqa: E402
-from streams.consumer import Consumer, announce_regions, build_stores, tune_gc  # noqa: E402
+from streams.consumer import Consumer, announce_regions, build_stores  # noqa: E402
 from streams.schema import SOURCES  # noqa: E402
 from streams.simulator import LicenceSimulator  # noqa: E402
 

@@ -150,3 +150,14 @@ def session(digest: str) -> str:
 def login_failures(name: str, address: str) -> str:
     """Counter (expires): failed sign-ins of ``name`` from ``address`` (the login rate limit)."""
     return f"{NS}:login:fail:{address}:{name}"
+
+
+#: Stream: every transition of every warning, append-only (who, when, action, from, to, note).
+WARNING_AUDIT = f"{NS}:audit:warn"
+#: Stream: dispatches of warnings to units, for the upstream case system to read.
+OUT_DISPATCH = f"{NS}:out:dispatch"
+
+
+def warning_audit(warning_id: str) -> str:
+    """Stream: the transitions of one warning, append-only, oldest first (its audit trail)."""
+    return f"{NS}:audit:warn:{warning_id}"

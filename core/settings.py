@@ -251,9 +251,9 @@ class ComplaintRule(_Section):
 
     baseline_days: int = Field(14, ge=1, le=365)
     min_history_days: int = Field(3, ge=1, le=365)
-    ratio: float = Field(4.0, gt=1)
+    ratio: float = Field(5.0, gt=1)
     min_count: int = Field(10, ge=1)
-    levels: tuple[float, float, float] = (12.0, 8.0, 5.0)
+    levels: tuple[float, float, float] = (15.0, 10.0, 7.0)
 
 
 class WarningSettings(_Section):
@@ -289,6 +289,22 @@ class WorkerSettings(_Section):
     indicator_debounce_seconds: float = Field(2.0, ge=0, le=3600)
 
 
+class ReplyHours(_Section):
+    """Hours a unit has, from dispatch, to reply to a warning of each colour (docs/duty.md)."""
+
+    red: float = Field(24.0, gt=0, le=24 * 90)
+    orange: float = Field(48.0, gt=0, le=24 * 90)
+    yellow: float = Field(48.0, gt=0, le=24 * 90)
+    blue: float = Field(72.0, gt=0, le=24 * 90)
+
+
+class LoopSettings(_Section):
+    """The closed loop of warnings: reply deadlines and the overdue check (docs/duty.md)."""
+
+    reply_hours: ReplyHours = ReplyHours()
+    overdue_check_seconds: float = Field(60.0, gt=0, le=86400)
+
+
 class Settings(_Section):
     """Every setting of Watchfloor; see config.yaml for what each one means."""
 
@@ -305,6 +321,7 @@ class Settings(_Section):
     map: MapSettings = MapSettings()
     wall: WallSettings = WallSettings()
     worker: WorkerSettings = WorkerSettings()
+    loop: LoopSettings = LoopSettings()
 
     def path(self, relative: str) -> Path:
         """Resolve a path setting against the project root (absolute paths are kept)."""

@@ -7,7 +7,7 @@ from dash import dcc, html
 from core.auth import User
 from core.settings import Settings
 from geo.boundaries import Regions
-from layouts import ops, wall
+from layouts import duty, ops, wall
 from layouts.i18n import t
 
 #: the only screens a wall kiosk link may open
@@ -51,4 +51,7 @@ def screen(
     if pathname == "/ops":
         signed_in = user is not None and settings.auth.mode != "open"
         return ops.layout(settings, account(user, lang, csrf) if signed_in else None)
+    if pathname == "/duty":
+        signed_in = user is not None and settings.auth.mode != "open"
+        return duty.layout(settings, regions, user, account(user, lang, csrf) if signed_in else None)
     return html.Div(t(lang, "page.notfound"), className="page-missing")

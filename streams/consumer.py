@@ -11,7 +11,6 @@ application a no-op. Entries left pending by a dead consumer are claimed after
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import socket
@@ -24,6 +23,7 @@ import orjson
 import redis
 
 from core import keys
+from core.runtime import tune_gc
 from core.settings import Settings
 from geo.boundaries import Regions
 from indicators.jobs import schedule_indicators
@@ -259,19 +259,6 @@ class Consumer:
         if time.monotonic() >= self._next_claim or time.monotonic() >= self._next_trim:
             self.housekeeping()
         return self._read(">", self.settings.consumer.block_ms)
-
-
-def tune_gc() -> None:
-    """Make the cyclic garbage collector cheap for a process that churns short-lived acyclic objects.
-
-    Each batch allocates thousands of small objects (payload models, dicts, strings); with the default
-    thresholds the collector runs every 700 allocations and re-walks everything alive — the regions,
-    the index, the batch itself — which measured as half of the validation time. Startup objects go to
-    the permanent generation, and young collections run less often.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
 
 
 def announce_regions(settings: Settings, regions: Regions) -> list[int]:
