@@ -147,10 +147,11 @@ def register(
         lat, lon = (place["lat"], place["lon"]) if place else seats.get(int(w["region"]), (32.9, 119.5))
         viewport = no_update
         marker = [dl.CircleMarker(center=[lat, lon], radius=10, color=w["colour"], fillOpacity=0.6)]
-        # fly only when the officer picks a warning: a second flyTo (a tick racing the first render)
-        # interrupts the first and leaves Leaflet's layers scaled mid-animation
+        # move only when the officer picks a warning, and without animation: an animated flyTo that a
+        # refresh interrupts leaves Leaflet's layers scaled mid-flight (seen in headless Chromium)
         if ctx.triggered_id == "duty-selected" and (shown is None or shown[0] != wid):
-            viewport = {"center": [lat, lon], "zoom": 11 if place else 9, "transition": "flyTo"}
+            viewport = {"center": [lat, lon], "zoom": 11 if place else 9, "transition": "setView",
+                        "options": {"animate": False}}
         allowed = loop.allowed_actions(w.get("state", "raised"), user.role)
         return (
             title, facts_text(w, lang, names), evidence_text(w), audit_list(trail, lang),
