@@ -200,3 +200,18 @@ def open_by_condition(r: redis.Redis) -> dict[str, dict]:
     """Condition key → its open warning (for tests and the bench)."""
     links = {k.decode(): v.decode() for k, v in r.hgetall(keys.WARNING_CONDITIONS).items()}
     return {c: w for c, i in links.items() if (w := read_warning(r, i)) is not None}
+
+
+def live_conditions(r: redis.Redis, kind: str, now_ms: int, rearm_ms: int) -> set[str]:
+    """Conditions of type ``kind`` whose open warning was seen within ``rearm_ms`` (they still hold)."""
+    links = {c.decode(): i.decode() for c, i in r.hgetall(keys.WARNING_CONDITIONS).items()}
+    mine = {c: i for c, i in links.items() if c.startswith(f"{kind}:")}
+    if not mine:
+        return set()
+    raws = dict(zip(mine.values(), r.hmget(keys.WARNINGS, list(mine.values())), strict=True))
+    live = set()
+    for cond, wid in mine.items():
+        w = orjson.loads(raws[wid]) if raws.get(wid) else None
+        if w and w.get("state") != "closed" and now_ms - int(w.get("seen_at", w["updated_at"])) <= rearm_ms:
+            live.add(cond)
+    return live

@@ -45,6 +45,14 @@ def messages_for(update: dict, indicators: Callable[[], dict]) -> list[tuple[str
                 "last_ingest_ms": update.get("last_ingest_ms"),
             }
             out.append(("licence", int(adcode), payload))
+    elif update.get("topic") == "warnings":
+        # raised / updated / transitions: each region involved and the regions above it hear of it
+        rooms: set[int] = set()
+        for adcode in update.get("regions", []) or []:
+            code = int(adcode)
+            rooms |= {code, code // 100 * 100, code // 10000 * 10000}
+        for code in sorted(rooms):
+            out.append(("warnings", code, {k: v for k, v in update.items() if k != "topic"}))
     elif update.get("topic") == "indicators":  # {"topic": "indicators", "version": v} (indicators/jobs.py)
         for adcode, values in indicators().get("regions", {}).items():
             out.append(("indicators", int(adcode), {"adcode": int(adcode), **values}))

@@ -16,6 +16,7 @@ def main() -> None:
     from core.runtime import tune_gc
     from core.settings import load_or_exit
     from indicators.jobs import start_recurring
+    from indicators.warning_jobs import ensure_periodic
 
     settings = load_or_exit()
     r = connect_or_exit(settings)
@@ -23,6 +24,7 @@ def main() -> None:
     # A full recompute now, which then reschedules itself (a unique id per slot: never piles up).
     start_recurring(r, settings)
     ensure_overdue_check(r, settings)  # the closed loop's overdue check, rescheduling itself likewise
+    ensure_periodic(r, settings)  # warning detection every warnings.detect_every_seconds
     tune_gc()
     # WARNING: RQ logs three lines per job at INFO, which would drown the demo's console.
     SimpleWorker([queue], connection=r).work(with_scheduler=True, logging_level="WARNING")

@@ -27,6 +27,7 @@ from core.runtime import tune_gc
 from core.settings import Settings
 from geo.boundaries import Regions
 from indicators.jobs import schedule_indicators
+from indicators.warning_jobs import schedule_warnings
 from streams.batch import BatchReport, Entry, Prepared, Store, as_text, raw_streams
 from streams.deadletter import add_dead_letter
 from streams.licences import ApplyResult, active_counts
@@ -154,7 +155,9 @@ class Consumer:
             report.version = licence_result.version
             self.announce_licences(licence_result.version, prepared.now_ms)
         if report.applied:
-            schedule_indicators(self.r, self.settings)  # debounced: one pending job for many batches
+            # debounced: one pending job each for many batches
+            schedule_indicators(self.r, self.settings)
+            schedule_warnings(self.r, self.settings)
         others = {s: n for s, n in report.by_source.items() if s != "licence" and n}
         if others:
             message = {"topic": "events", "applied": others, "last_ingest_ms": prepared.now_ms}

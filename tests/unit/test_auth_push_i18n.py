@@ -59,3 +59,10 @@ def test_an_indicator_update_fans_out_the_stored_values():
 def test_both_languages_have_the_same_messages():
     assert set(CATALOGUES["zh"]) == set(CATALOGUES["en"])
     assert all(v.strip() or k.endswith(".unit") for lang in CATALOGUES.values() for k, v in lang.items())
+
+
+def test_a_warning_announcement_reaches_its_counties_and_the_regions_above():
+    update = {"topic": "warnings", "raised": ["w1"], "regions": [320102, 320205], "open": 3}
+    rooms = [adcode for event, adcode, _ in messages_for(update, lambda: {})]
+    assert rooms == [320000, 320100, 320102, 320200, 320205]
+    assert messages_for(update, lambda: {})[0][2] == {"raised": ["w1"], "regions": [320102, 320205], "open": 3}
