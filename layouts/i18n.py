@@ -283,7 +283,8 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "duty.audit.line": "{time} {name}: {action} ({from} → {to})",
         "duty.none.actions": "Nothing you may do in this state",
         "duty.done": "{action} done; now {state}",
-        "duty.conflict": "Not done: {name} acted at {time} ({action}); the warning is now {state} — refreshed",
+        "duty.conflict": "Not done: {name} acted at {time} ({action}); the warning is now {state}"
+        " — refreshed",
         "duty.forbidden": "Not allowed: {why}",
         "duty.invalid": "Not possible: {why}",
         "duty.notfound": "No such warning",

@@ -65,4 +65,5 @@ def test_a_warning_announcement_reaches_its_counties_and_the_regions_above():
     update = {"topic": "warnings", "raised": ["w1"], "regions": [320102, 320205], "open": 3}
     rooms = [adcode for event, adcode, _ in messages_for(update, lambda: {})]
     assert rooms == [320000, 320100, 320102, 320200, 320205]
-    assert messages_for(update, lambda: {})[0][2] == {"raised": ["w1"], "regions": [320102, 320205], "open": 3}
+    payload = messages_for(update, lambda: {})[0][2]
+    assert payload == {"raised": ["w1"], "regions": [320102, 320205], "open": 3}
