@@ -150,8 +150,12 @@ def register(
         # move only when the officer picks a warning, and without animation: an animated flyTo that a
         # refresh interrupts leaves Leaflet's layers scaled mid-flight (seen in headless Chromium)
         if ctx.triggered_id == "duty-selected" and (shown is None or shown[0] != wid):
-            viewport = {"center": [lat, lon], "zoom": 11 if place else 9, "transition": "setView",
-                        "options": {"animate": False}}
+            viewport = {
+                "center": [lat, lon],
+                "zoom": 11 if place else 9,
+                "transition": "setView",
+                "options": {"animate": False},
+            }
         allowed = loop.allowed_actions(w.get("state", "raised"), user.role)
         return (
             title, facts_text(w, lang, names), evidence_text(w), audit_list(trail, lang),
