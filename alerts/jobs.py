@@ -11,20 +11,19 @@ is harmless.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import orjson
 import redis
-from rq import Queue, Repeat, Retry, get_current_job
+from rq import Queue, Retry, get_current_job
 
 from alerts.actions import escalate_overdue
 from core import keys
+from core.jobs import ensure_repeating
 from core.settings import LoopSettings, Settings
 
 OVERDUE_JOB_ID = "wf-loop-overdue"
 RETRY = Retry(max=3, interval=[0, 5, 30])
 #: job states in which the chain is alive (RQ keeps a Repeat job's id across its runs)
-_ALIVE = ("queued", "started", "scheduled", "deferred")
 
 
 def job_config(settings: Settings) -> dict:
@@ -53,22 +52,14 @@ def check_overdue(cfg: dict, now_ms: int | None = None) -> int:
 def ensure_overdue_check(r: redis.Redis, settings: Settings) -> bool:
     """Make sure the overdue check is scheduled every ``loop.overdue_check_seconds``; True when (re)armed."""
     queue = Queue(settings.worker.queue, connection=r)
-    job = queue.fetch_job(OVERDUE_JOB_ID)
-    if job is not None and job.get_status() in _ALIVE:
-        return False
-    every = max(1, round(settings.loop.overdue_check_seconds))
-    queue.enqueue_in(
-        timedelta(seconds=every),
+    return ensure_repeating(
+        queue,
+        OVERDUE_JOB_ID,
         check_overdue,
-        job_config(settings),
-        None,
-        job_id=OVERDUE_JOB_ID,
-        repeat=Repeat(times=10**6, interval=every),
-        retry=RETRY,
-        result_ttl=every * 3,
-        failure_ttl=86400,
+        (job_config(settings), None),
+        settings.loop.overdue_check_seconds,
+        RETRY,
     )
-    return True
 
 
 def overdue_count(r: redis.Redis, now_ms: int, scope: int | None = None) -> int:

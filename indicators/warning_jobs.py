@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import timedelta
 
 import orjson
 import redis
-from rq import Queue, Repeat, Retry, get_current_job
-from rq.job import JobStatus
+from rq import Queue, Retry, get_current_job
 
 from alerts.store import UpsertResult, upsert_warnings
 from core import keys
+from core.jobs import ensure_repeating, is_alive
 from core.settings import Settings, WarningSettings
 from indicators import warning_inputs as inputs
 from indicators.warning_inputs import Inputs
@@ -54,7 +53,6 @@ from indicators.warnings_obs import (
 DETECT_JOB_ID = "wf-warnings-detect"
 PERIODIC_JOB_ID = "wf-warnings-periodic"
 RETRY = Retry(max=3, interval=[0, 5, 30])
-_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def job_config(settings: Settings) -> dict:
@@ -163,11 +161,6 @@ def detect_warnings(cfg: dict, now_ms: int | None = None) -> dict[str, int]:
     return {"raised": len(result.raised), "updated": len(result.updated), "unchanged": len(result.unchanged)}
 
 
-def _alive(queue: Queue, job_id: str) -> bool:
-    job = queue.fetch_job(job_id)
-    return job is not None and job.get_status() in _ALIVE
-
-
 def schedule_warnings(r: redis.Redis, settings: Settings, now_ms: int | None = None) -> bool:
     """Enqueue a detection run after a batch, at most one per debounce interval and never a second
     while one is queued or running. ``now_ms`` pins the run's clock (tests); None = the run's now."""
@@ -175,7 +168,7 @@ def schedule_warnings(r: redis.Redis, settings: Settings, now_ms: int | None = N
     if debounce_ms and not r.set(keys.indicator_debounce("warnings"), 1, nx=True, px=debounce_ms):
         return False
     queue = Queue(settings.worker.queue, connection=r)
-    if _alive(queue, DETECT_JOB_ID):
+    if is_alive(queue, DETECT_JOB_ID):
         return False
     queue.enqueue(
         detect_warnings,
@@ -192,18 +185,11 @@ def schedule_warnings(r: redis.Redis, settings: Settings, now_ms: int | None = N
 def ensure_periodic(r: redis.Redis, settings: Settings) -> bool:
     """Make sure a detection run is scheduled every ``detect_every_seconds``; True when (re)armed."""
     queue = Queue(settings.worker.queue, connection=r)
-    if _alive(queue, PERIODIC_JOB_ID):
-        return False
-    every = max(1, round(settings.warnings.detect_every_seconds))
-    queue.enqueue_in(
-        timedelta(seconds=every),
+    return ensure_repeating(
+        queue,
+        PERIODIC_JOB_ID,
         detect_warnings,
-        job_config(settings),
-        None,
-        job_id=PERIODIC_JOB_ID,
-        repeat=Repeat(times=10**6, interval=every),
-        retry=RETRY,
-        result_ttl=every * 3,
-        failure_ttl=86400,
+        (job_config(settings), None),
+        settings.warnings.detect_every_seconds,
+        RETRY,
     )
-    return True
