@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from streams.sims import clock
-from streams.sims.world import Plan, World, concat, entry, event_id, take
+from streams.sims.world import DailyPlans, Plan, World, concat, entry, event_id, take
 from streams.simulator import CRS_MIX
 
 SOURCE = "case"
@@ -35,7 +35,7 @@ CLOSE_DAYS = (12.0, 0.6, 2, 60)  # median, log-sigma, min, max
 RESULTS = (["penalised", "transferred", "dismissed"], [0.65, 0.10, 0.25])
 
 
-class Cases:
+class Cases(DailyPlans):
     """The case stream: opens per day (cached), closes gathered from the opens of earlier days."""
 
     def __init__(self, world: World, inject: Callable[[dt.date], dict[str, np.ndarray]]) -> None:
@@ -43,7 +43,7 @@ class Cases:
         self.inject = inject
         self.weekly = WEEKLY_BASE + WEEKLY_POP * world.pop / world.pop.mean()
         self._opens: dict[dt.date, dict[str, np.ndarray]] = {}
-        self._plans: dict[dt.date, Plan] = {}
+        super().__init__()
 
     def opens(self, day: dt.date) -> dict[str, np.ndarray]:
         """The cases opened on ``day`` as columns (baseline and injected)."""
@@ -110,13 +110,6 @@ class Cases:
         cols["crs"] = np.where(cols["row"] >= 0, w.lic.crs[cols["row"]], r2.choice(3, size=m, p=CRS_MIX[1]))
         cols["x"], cols["y"] = w.sent(cols["lon"], cols["lat"], cols["crs"])
         return cols
-
-    def day(self, day: dt.date) -> Plan:
-        if day not in self._plans:
-            if len(self._plans) > 8:
-                self._plans.pop(next(iter(self._plans)))
-            self._plans[day] = self._plan(day)
-        return self._plans[day]
 
     def _plan(self, day: dt.date) -> Plan:
         parts = []

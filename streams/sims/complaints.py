@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from streams.sims import clock
-from streams.sims.world import Plan, World, concat, entry, event_id, take
+from streams.sims.world import DailyPlans, Plan, World, concat, entry, event_id, take
 from streams.simulator import CRS_MIX, ROADS, SURNAMES
 
 SOURCE = "complaint"
@@ -71,21 +71,14 @@ QUOTES = [
 ]
 
 
-class Complaints:
+class Complaints(DailyPlans):
     """The complaint stream, one :class:`Plan` per day (cached)."""
 
     def __init__(self, world: World, inject: Callable[[dt.date], dict[str, np.ndarray]]) -> None:
         self.w = world
         self.inject = inject
         self.rate = PER_DAY * world.pop / world.pop.sum()
-        self._cache: dict[dt.date, Plan] = {}
-
-    def day(self, day: dt.date) -> Plan:
-        if day not in self._cache:
-            if len(self._cache) > 8:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[day] = self._plan(day)
-        return self._cache[day]
+        super().__init__()
 
     def _baseline(self, day: dt.date, rng: np.random.Generator) -> dict[str, np.ndarray]:
         w = self.w

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from streams.sims import clock
-from streams.sims.world import Plan, World, concat, entry, event_id, take
+from streams.sims.world import DailyPlans, Plan, World, concat, entry, event_id, take
 from streams.simulator import GIVEN, SURNAMES
 
 SOURCE = "inspection"
@@ -44,7 +44,7 @@ GPS_NOISE_M = 5.0
 _MORNING = clock.SESSIONS[0][1] - clock.SESSIONS[0][0]
 
 
-class Inspections:
+class Inspections(DailyPlans):
     """The inspection stream, one :class:`Plan` per day (cached)."""
 
     def __init__(
@@ -70,14 +70,7 @@ class Inspections:
         self.units = [f"{world.names[int(c)]}烟草专卖局稽查大队" for c in world.codes]
         self._weights = np.array([w for *_, w in ISSUES])
         self._weights /= self._weights.sum()
-        self._cache: dict[dt.date, Plan] = {}
-
-    def day(self, day: dt.date) -> Plan:
-        if day not in self._cache:
-            if len(self._cache) > 8:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[day] = self._plan(day)
-        return self._cache[day]
+        super().__init__()
 
     def _baseline(self, day: dt.date, rng: np.random.Generator) -> dict[str, np.ndarray]:
         w, lic = self.w, self.w.lic

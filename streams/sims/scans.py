@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from streams.sims import clock
-from streams.sims.world import Plan, World, concat, entry, event_id, take
+from streams.sims.world import DailyPlans, Plan, World, concat, entry, event_id, take
 
 SOURCE = "scan"
 PER_LICENCE_DAY = 0.4
@@ -51,22 +51,17 @@ def daily_volume(world: World) -> float:
     return PER_LICENCE_DAY * world.n
 
 
-class Scans:
+class Scans(DailyPlans):
     """The scan stream, one :class:`Plan` per day (cached)."""
+
+    keep_days = 1  # a day of scans is ~100k rows at 250k licences
 
     def __init__(self, world: World, inject: Callable[[dt.date], dict[str, np.ndarray]]) -> None:
         self.w = world
         self.inject = inject
         act = ACTIVITY[world.lic.business] if world.n else np.empty(0)
         self.p = act / act.sum() if world.n else act
-        self._cache: dict[dt.date, Plan] = {}
-
-    def day(self, day: dt.date) -> Plan:
-        if day not in self._cache:
-            if len(self._cache) > 1:  # a day of scans is ~100k rows at 250k licences
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[day] = self._plan(day)
-        return self._cache[day]
+        super().__init__()
 
     def _baseline(self, day: dt.date, rng: np.random.Generator) -> dict[str, np.ndarray]:
         w, lic = self.w, self.w.lic

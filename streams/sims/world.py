@@ -7,6 +7,7 @@ licences are one contiguous slice). Nothing here draws randomness of its own: ca
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -54,6 +55,27 @@ class Plan:
         """Rows whose instant lies in [start, end)."""
         lo, hi = np.searchsorted(self.t, [start, end], side="left")
         return np.arange(lo, hi)
+
+
+class DailyPlans:
+    """A source's events, planned one simulated day at a time; the last few days' plans are kept."""
+
+    #: how many plans beyond the current one to keep (a day of scans is large: keep fewer)
+    keep_days = 8
+
+    def __init__(self) -> None:
+        self._plans: dict[dt.date, Plan] = {}
+
+    def day(self, day: dt.date) -> Plan:
+        """The plan of ``day``, computed once."""
+        if day not in self._plans:
+            if len(self._plans) > self.keep_days:
+                self._plans.pop(next(iter(self._plans)))
+            self._plans[day] = self._plan(day)
+        return self._plans[day]
+
+    def _plan(self, day: dt.date) -> Plan:  # overridden by each source
+        return Plan.empty("")
 
 
 def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -23,6 +23,7 @@ from streams.deadletter import (
 from streams.ops import record_ingest, source_stats
 from streams.schema import SOURCES
 from tests.events import entry
+from tests.integration.auth_app import OPS_TICK
 from tests.webclient import csrf_client
 
 STREAM = keys.inbound("licence")
@@ -211,18 +212,7 @@ def test_the_ops_page_polls_the_figures(redis_client, settings):
     r = redis_client
     r.xadd(STREAM, entry())
     app = create_app(settings, r)
-    body = {
-        "output": "..ops-sources.children...ops-updated.children...ops-dead-filter.options..",
-        "outputs": [
-            {"id": "ops-sources", "property": "children"},
-            {"id": "ops-updated", "property": "children"},
-            {"id": "ops-dead-filter", "property": "options"},
-        ],
-        "inputs": [{"id": "ops-tick", "property": "n_intervals", "value": 1}],
-        "changedPropIds": ["ops-tick.n_intervals"],
-        "state": [],
-    }
-    resp = csrf_client(app.server).post("/_dash-update-component", json=body)
+    resp = csrf_client(app.server).post("/_dash-update-component", json=OPS_TICK)
     assert resp.status_code == 200
     text = resp.get_data(as_text=True)
     assert all(f"ops-source-{s}" in text for s in SOURCES)
