@@ -31,6 +31,8 @@ def open_ops(browser, stack):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(stack.url + "/ops")
     page.wait_for_selector(".ops-letter[data-source='licence']", timeout=30_000)
+    # the sources table comes from another callback than the letters: wait for it too
+    page.wait_for_selector("#ops-source-licence", timeout=30_000)
     return page, dialogs
 
 
