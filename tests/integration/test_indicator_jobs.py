@@ -53,6 +53,15 @@ def forget_jobs(r) -> None:
         r.delete(key)
 
 
+def drop_recurring(r, settings) -> None:
+    """Scheduling also seeds the recurring full recompute, which runs on the wall clock: should its slot
+    come due while a test waits for a retry, its later result would rightly win over the scenario's."""
+    queue = Queue(settings.worker.queue, connection=r)
+    for job_id in queue.scheduled_job_registry.get_job_ids():
+        if job_id.startswith("wf-ind-full-"):
+            Job.fetch(job_id, connection=r).delete()
+
+
 def work(r, settings, scheduler: bool = False) -> None:
     SimpleWorker([Queue(settings.worker.queue, connection=r)], connection=r).work(
         burst=True, with_scheduler=scheduler, logging_level="WARNING"
@@ -173,6 +182,7 @@ def test_a_job_failing_once_is_retried_and_ends_right(ingested, monkeypatch):
 
     monkeypatch.setattr(jobs, "compute_indicators", flaky)
     jobs.schedule_indicators(r, settings, now_ms=N)
+    drop_recurring(r, settings)
     work(r, settings)
     assert r.hget(keys.INDICATOR_META, "version") is None
     assert Job.fetch(jobs.UPDATE_IDS[0], connection=r).get_status() == JobStatus.SCHEDULED  # retry in 1 s
@@ -229,12 +239,7 @@ def test_a_worker_killed_mid_job_is_retried_and_the_result_is_right(ingested, se
     # A live worker's maintenance finds the abandoned job once its heartbeat expires; stand in for it.
     StartedJobRegistry(settings.worker.queue, connection=r).cleanup(timestamp=time.time() + 3600)
     assert Job.fetch(jobs.UPDATE_IDS[0], connection=r).get_status() == JobStatus.SCHEDULED
-    # scheduling also seeded the recurring full recompute, which runs on the wall clock: should its slot
-    # come due while we wait, its later result would rightly win over the scenario's; drop it
-    queue = Queue(settings.worker.queue, connection=r)
-    for job_id in queue.scheduled_job_registry.get_job_ids():
-        if job_id.startswith("wf-ind-full-"):
-            Job.fetch(job_id, connection=r).delete()
+    drop_recurring(r, settings)
     # the retry is due after its back-off; a burst worker's scheduler only moves due jobs, so under
     # load one pass may come too early: work until the retried job has finished
     deadline = time.monotonic() + 60
