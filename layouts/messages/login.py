@@ -1,0 +1,48 @@
+"""Texts of login (keys login., account., page.), Chinese and English."""
+# ruff: noqa: E501  (one message per line reads better than split strings)
+
+ZH: dict[str, str] = {
+    "page.notfound": "页面不存在",
+    "page.forbidden": "无权访问此页面",
+    "login.title": "登录",
+    "login.subtitle": "请使用分配给您的账号登录",
+    "login.username": "用户名",
+    "login.password": "密码",
+    "login.submit": "登录",
+    "login.error.credentials": "用户名或密码错误",
+    "login.error.locked": "登录失败次数过多，请 {minutes} 分钟后再试",
+    "login.error.csrf": "页面已过期，请重新提交",
+    "login.expired": "会话已过期，请重新登录",
+    "login.signed_out": "您已退出登录",
+    "login.sso": "本系统使用统一身份认证，请通过单位门户访问；未能识别您的身份",
+    "login.open": "演示模式：无需登录",
+    "login.open.enter": "进入大屏",
+    "login.foot": "仅限授权人员使用 · 所有操作均留痕审计",
+    "login.logout.title": "退出登录",
+    "login.logout.confirm": "确定要退出登录吗？",
+    "login.logout.submit": "退出登录",
+    "account.logout": "退出",
+}
+
+EN: dict[str, str] = {
+    "page.notfound": "No such page",
+    "page.forbidden": "You may not open this page",
+    "login.title": "Sign in",
+    "login.subtitle": "Sign in with the account you were given",
+    "login.username": "User name",
+    "login.password": "Password",
+    "login.submit": "Sign in",
+    "login.error.credentials": "Wrong user name or password",
+    "login.error.locked": "Too many failed sign-ins; try again in {minutes} min",
+    "login.error.csrf": "This form has expired; please submit it again",
+    "login.expired": "Your session has ended; please sign in again",
+    "login.signed_out": "You have signed out",
+    "login.sso": "This system uses single sign-on: open it through your organisation's portal; you were not recognised",
+    "login.open": "Demo mode: no sign-in needed",
+    "login.open.enter": "Open the wall",
+    "login.foot": "Authorised staff only · every action is audited",
+    "login.logout.title": "Sign out",
+    "login.logout.confirm": "Sign out of Watchfloor?",
+    "login.logout.submit": "Sign out",
+    "account.logout": "Sign out",
+}
