@@ -279,9 +279,19 @@ class MapSettings(_Section):
     refresh_seconds: float = Field(3.0, ge=0, le=3600)
 
 
+WallScene = Literal["licences", "inspections", "flows", "warnings"]
+
+
 class WallSettings(_Section):
     stale_after_seconds: float = Field(60, gt=0, le=86400)
     language: Literal["zh", "en"] = "zh"
+    # the wall's scenes (docs/wall.md): each shown scene_seconds, in this order, then round again
+    scene_seconds: float = Field(20, ge=1, le=86400)
+    scenes: tuple[WallScene, ...] = Field(("licences", "inspections", "flows", "warnings"), min_length=1)
+    heat_days: int = Field(7, ge=1, le=30)  # inspection-heat window (the coverage gap is always 30 days)
+    flow_days: int = Field(7, ge=1, le=90)  # cross-region flow arcs: cartons over this many days
+    # per-source override of stale_after_seconds, e.g. {case: 3600}: slow feeds are not "stale" at 60 s
+    source_stale_seconds: dict[Literal["licence", "inspection", "case", "scan", "complaint"], float] = {}
 
 
 class WorkerSettings(_Section):
