@@ -1,11 +1,11 @@
-"""Wiring of ``/duty``: the queue (polled every few seconds), the detail pane, the actions, the export.
+"""Wiring of ``/duty``: the queue (refreshed on push), the detail pane, the actions, the export.
 
 Every callback asks ``user_of()`` who is asking; reading goes through :mod:`alerts.queue` /
 :func:`alerts.actions.read_for` (scope checked there) and acting through
 :func:`alerts.actions.transition`, which checks role, scope, state and version on the server
-whatever the page shows. The page polls (``layouts.duty.REFRESH_MS``) rather than listening to the
-wall's Socket.IO: the push relay does not carry ``warnings`` announcements yet, and a poll also
-refreshes the ticking SLA clocks.
+whatever the page shows. The queue and the pane re-read on every ``warnings`` push of the user's
+region (``duty-socket``, relayed by ``core/push.py``), on every (re)connect (a snapshot: pushes are
+at-most-once), and on a slow tick (``layouts.duty.REFRESH_MS``) that moves the SLA clocks.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def register(
         Output("duty-role", "children"),
         Output("duty-queue-sig", "data"),
         Input("duty-tick", "n_intervals"),
+        Input("duty-socket", "data-warnings"),
+        Input("duty-socket", "connected"),
         Input("duty-f-colour", "value"),
         Input("duty-f-state", "value"),
         Input("duty-f-type", "value"),
@@ -76,7 +78,7 @@ def register(
         Input("duty-selected", "data"),
         State("duty-queue-sig", "data"),
     )
-    def refresh_queue(_n, colour, state, kind, region, _done, selected, sig):
+    def refresh_queue(_n, _push, _connected, colour, state, kind, region, _done, selected, sig):
         user = user_of()
         now_ms = _now_ms()
         try:
@@ -104,6 +106,10 @@ def register(
         trigger = ctx.triggered[0] if ctx.triggered else {}
         if not isinstance(ctx.triggered_id, dict) or not trigger.get("value"):
             return no_update, no_update  # rows re-rendered, not clicked
+        try:
+            read_for(r, str(ctx.triggered_id.get("id")), user_of())  # only a warning the user may see
+        except (Forbidden, NotFound) as exc:
+            return no_update, act_message(lang, exc)
         return ctx.triggered_id["id"], ""
 
     @app.callback(
@@ -120,9 +126,10 @@ def register(
         Input("duty-selected", "data"),
         Input("duty-done", "data"),
         Input("duty-tick", "n_intervals"),
+        Input("duty-socket", "data-warnings"),
         State("duty-version", "data"),
     )
-    def detail(wid, _done, _n, shown):
+    def detail(wid, _done, _n, _push, shown):
         if not wid:
             return (no_update,) * 10
         user = user_of()
@@ -132,7 +139,7 @@ def register(
         except (Forbidden, NotFound) as exc:
             return act_message(lang, exc), "", "", [], [], [], None, no_update, [], None
         version = [wid, w.get("version", 0)]
-        if ctx.triggered_id == "duty-tick" and version == shown:
+        if ctx.triggered_id in ("duty-tick", "duty-socket") and version == shown:
             return (no_update,) * 10  # nothing changed: keep the note being typed and the map where it is
         parts = (
             f"duty.colour.{w['colour']}",

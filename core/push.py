@@ -46,13 +46,16 @@ def messages_for(update: dict, indicators: Callable[[], dict]) -> list[tuple[str
             }
             out.append(("licence", int(adcode), payload))
     elif update.get("topic") == "warnings":
-        # raised / updated / transitions: each region involved and the regions above it hear of it
+        # raised / updated / transitions: each region involved and the regions above it hear of it.
+        # Only a poke naming the room's own region: an announcement may list warnings and regions of
+        # several cities (and the province's open count), which a city's room must not learn; the
+        # screen re-reads what changed through its scope-checked callbacks.
         rooms: set[int] = set()
         for adcode in update.get("regions", []) or []:
             code = int(adcode)
             rooms |= {code, code // 100 * 100, code // 10000 * 10000}
         for code in sorted(rooms):
-            out.append(("warnings", code, {k: v for k, v in update.items() if k != "topic"}))
+            out.append(("warnings", code, {"adcode": code, "at": update.get("at")}))
     elif update.get("topic") == "indicators":  # {"topic": "indicators", "version": v} (indicators/jobs.py)
         for adcode, values in indicators().get("regions", {}).items():
             out.append(("indicators", int(adcode), {"adcode": int(adcode), **values}))

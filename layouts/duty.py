@@ -12,6 +12,7 @@ from typing import Any
 
 import dash_leaflet as dl
 from dash import dcc, html
+from dash_socketio import DashSocketIO
 
 from alerts import loop
 from alerts.store import LEVEL_COLOURS
@@ -21,8 +22,10 @@ from geo.boundaries import Regions
 from layouts.i18n import t
 from layouts.ops import duration, stamp
 
-#: poll interval of the screen (ms): new warnings and other officers' actions appear within this
-REFRESH_MS = 3000
+#: slow tick of the screen (ms). New warnings and other officers' actions arrive by push
+#: (``duty-socket``); the tick moves the SLA clocks (shown to the minute) and catches up after a push
+#: lost while connected (Socket.IO is at-most-once; a reconnect reloads anyway).
+REFRESH_MS = 30_000
 TYPES = (
     "corridor_surge", "licence_used_elsewhere", "suspended_licence_receiving_goods",
     "holder_with_several_licences", "case_cluster", "inspection_silence", "coverage_gap", "complaint_spike",
@@ -191,6 +194,7 @@ def layout(settings: Settings, regions: Regions, user: User | None, account: Any
         id="duty-root",
         className="duty",
         children=[
+            DashSocketIO(id="duty-socket", eventNames=["warnings"]),
             dcc.Interval(id="duty-tick", interval=REFRESH_MS),
             dcc.Store(id="duty-selected"),
             dcc.Store(id="duty-version"),

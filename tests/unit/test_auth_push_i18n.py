@@ -62,8 +62,9 @@ def test_both_languages_have_the_same_messages():
 
 
 def test_a_warning_announcement_reaches_its_counties_and_the_regions_above():
-    update = {"topic": "warnings", "raised": ["w1"], "regions": [320102, 320205], "open": 3}
+    update = {"topic": "warnings", "raised": ["w1"], "regions": [320102, 320205], "open": 3, "at": 7}
     rooms = [adcode for event, adcode, _ in messages_for(update, lambda: {})]
     assert rooms == [320000, 320100, 320102, 320200, 320205]
-    payload = messages_for(update, lambda: {})[0][2]
-    assert payload == {"raised": ["w1"], "regions": [320102, 320205], "open": 3}
+    # each room hears only of itself: no ids, regions or counts of other cities
+    payloads = [payload for _, _, payload in messages_for(update, lambda: {})]
+    assert payloads[1] == {"adcode": 320100, "at": 7} and payloads[3] == {"adcode": 320200, "at": 7}
