@@ -40,11 +40,11 @@ POLL_KPI = "#poll-active"
 # Records [epoch ms, text] on every change of the element's text (the element must exist).
 OBSERVE = """(sel) => {
   const el = document.querySelector(sel);
-  window.__wfObs = [[%s, el.textContent]];
-  new MutationObserver(() => window.__wfObs.push([%s, el.textContent]))
+  window.__wfObs = [[NOW, el.textContent]];
+  new MutationObserver(() => window.__wfObs.push([NOW, el.textContent]))
     .observe(el, {childList: true, characterData: true, subtree: true});
   return true;
-}""" % (NOW_JS, NOW_JS)
+}""".replace("NOW", NOW_JS)
 
 
 # Before the page's scripts: timestamp every Socket.IO "licence" push for the province as it arrives
@@ -56,16 +56,16 @@ RECEIVED = """(() => {
     constructor(...args) {
       super(...args);
       this.addEventListener("message", (e) => {
-        const t = %s;
+        const t = NOW;
         if (typeof e.data !== "string" || !e.data.startsWith('42["licence"')) return;
         try {
           const p = JSON.parse(e.data.slice(2))[1];
-          if (p.adcode === %d) window.__wfWs.push([t, String(p.active)]);
+          if (p.adcode === PROVINCE) window.__wfWs.push([t, String(p.active)]);
         } catch (err) { /* not ours */ }
       });
     }
   };
-})();""" % (NOW_JS, PROVINCE)
+})();""".replace("NOW", NOW_JS).replace("PROVINCE", str(PROVINCE))
 
 
 def value(text: str) -> int:
@@ -206,7 +206,8 @@ def main() -> None:
         )
         print(f"after: {during}; wall websocket: {'yes' if sockets else 'NO (long-polling)'}")
         print(
-            f"\n{'per-event latency, ms':22} {'events':>7} {'lost':>5} {'updates':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
+            f"\n{'per-event latency, ms':22} {'events':>7} {'lost':>5} {'updates':>8}"
+            f" {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
         )
         results = {}
         for name, label in (
