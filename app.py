@@ -34,6 +34,7 @@ class WebApp:
 def create_app(settings: Settings, r: redis.Redis | None = None, regions: Regions | None = None) -> WebApp:
     """Build the web app from explicit settings; no Redis reads happen until a request arrives."""
     from callbacks import duty as duty_callbacks
+    from callbacks import meeting as meeting_callbacks
     from callbacks import ops as ops_callbacks
     from callbacks import pages as page_callbacks
     from callbacks import wall as wall_callbacks
@@ -41,10 +42,12 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     from core.connection import connect
     from layouts import pages
     from web import security
+    from web.export import blueprint as export_blueprint
     from web.ingest import blueprint as ingest_blueprint
     from web.login import blueprint as login_blueprint
     from web.login import csrf_failed_page
     from web.routes import blueprint
+    from web.wall_api import blueprint as wall_blueprint
 
     r = r if r is not None else connect(settings)
     regions = regions if regions is not None else load_regions(settings)
@@ -53,6 +56,7 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     server.extensions[EXTENSION] = identity  # current_user() asks it
     user_of = lambda: current_user(settings)  # noqa: E731 - one place decides who is asking
     server.register_blueprint(blueprint(settings, r, regions, user_of))
+    server.register_blueprint(wall_blueprint(settings, r, regions, user_of))
     server.register_blueprint(ingest_blueprint(settings, r))
     server.register_blueprint(login_blueprint(settings, identity))
 
@@ -73,9 +77,11 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     # sign-in, CSRF and security headers around every request (after Dash's own setup hook)
     security.install(server, app, settings, identity, lambda: csrf_failed_page(settings))
     page_callbacks.register(app, settings, regions, user_of)
-    wall_callbacks.register(app, settings, r, user_of)
+    wall_callbacks.register(app, settings, r, user_of, regions)
     ops_callbacks.register(app, settings, r, user_of)
     duty_callbacks.register(app, settings, r, regions, user_of)
+    meeting = meeting_callbacks.register(app, settings, r, regions, user_of)
+    server.register_blueprint(export_blueprint(settings, meeting, user_of))
 
     socketio = SocketIO(server, async_mode="threading")  # same-origin only (the default)
     push.register(socketio, r, user_of, settings.redis.retry_seconds, identity.alive)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from layouts.messages import duty, login, ops, wall
+from layouts.messages import duty, login, meeting, ops, wall
 
 #: every message module; a new screen adds its own here
-MODULES: tuple[ModuleType, ...] = (wall, ops, duty, login)
+MODULES: tuple[ModuleType, ...] = (wall, ops, duty, login, meeting)
 
 
 def _merge(attr: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dash import dcc, html
 from core.auth import User
 from core.settings import Settings
 from geo.boundaries import Regions
-from layouts import duty, ops, wall
+from layouts import duty, meeting, ops, wall
 from layouts.i18n import t
 
 #: the only screens a wall kiosk link may open
@@ -54,4 +54,7 @@ def screen(
     if pathname == "/duty":
         signed_in = user is not None and settings.auth.mode != "open"
         return duty.layout(settings, regions, user, account(user, lang, csrf) if signed_in else None)
+    if pathname == "/meeting":
+        signed_in = user is not None and settings.auth.mode != "open"
+        return meeting.layout(settings, regions, user, account(user, lang, csrf) if signed_in else None)
     return html.Div(t(lang, "page.notfound"), className="page-missing")
