@@ -7,6 +7,8 @@ Bench-only routes (never part of the product; they exist only in this process):
 - ``/bench/poll``: a page that polls ``/bench/snapshot.json`` every second and writes the active
   licence count into ``#poll-active`` — the 1 s polling baseline of ``bench/latency.py``.
 - ``/bench/snapshot.json``: the wall's own snapshot (``callbacks.wall.snapshot``) as JSON.
+- ``/bench/emits.json``: [epoch ms, active] of every ``licence`` push the relay emitted to the
+  province's room (``socketio.emit`` is wrapped to note them), to split relay from browser time.
 - ``/bench/naive.json?limit=N``: up to N licences of the province as GeoJSON points (the naive map
   layer, the baseline of ``bench/map_paint.py``).
 
@@ -16,6 +18,7 @@ Every route asks for a signed-in user and checks the province scope, as the prod
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -51,7 +54,22 @@ POLL_JS = """(function () {
 """
 
 
-def bench_blueprint(settings, r, regions) -> Blueprint:
+def note_emits(socketio, room: str) -> list:
+    """Wrap ``socketio.emit``: note [epoch ms, active] of each ``licence`` push to ``room``, after it."""
+    emits: list = []
+    emit = socketio.emit
+
+    def noting(event, *args, **kwargs):
+        out = emit(event, *args, **kwargs)
+        if event == "licence" and kwargs.get("to") == room:
+            emits.append([time.time() * 1000, str(args[0].get("active"))])
+        return out
+
+    socketio.emit = noting
+    return emits
+
+
+def bench_blueprint(settings, r, regions, emits: list) -> Blueprint:
     """The bench-only routes, with the same sign-in and scope checks as the product's routes."""
     from callbacks.wall import snapshot
 
@@ -72,6 +90,13 @@ def bench_blueprint(settings, r, regions) -> Blueprint:
     def snapshot_json() -> Response:
         body = orjson.dumps(snapshot(r, require_user(user_of())))
         return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+    @bp.get("/bench/emits.json")
+    def emits_json() -> Response:
+        require_view(require_user(user_of()), settings.geo.province_adcode)
+        return Response(
+            orjson.dumps(emits), mimetype="application/json", headers={"Cache-Control": "no-store"}
+        )
 
     @bp.get("/bench/naive.json")
     def naive() -> Response:
@@ -110,7 +135,10 @@ def main() -> None:
 
     settings = load_or_exit()
     web = create_app(settings, connect_or_exit(settings))
-    web.server.register_blueprint(bench_blueprint(settings, web.redis, web.regions))
+    from core.push import room
+
+    emits = note_emits(web.socketio, room(settings.geo.province_adcode))
+    web.server.register_blueprint(bench_blueprint(settings, web.redis, web.regions, emits))
     print(f"bench web: http://{settings.web.host}:{settings.web.port}/wall", flush=True)
     web.socketio.run(
         web.server,

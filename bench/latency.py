@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from bench._stack import NOW_JS, chromium, load_average, pct, private_redis, stack  # noqa: E402
 from core import keys  # noqa: E402
@@ -159,12 +160,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2000.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to send")
     parser.add_argument("--tick-ms", type=float, default=10.0, help="one XADD pipeline per tick")
+    parser.add_argument("--logs", default=None, help="keep the stack's logs in this directory")
     args = parser.parse_args()
     print(f"before: {load_average()}")
     with (
-        tempfile.TemporaryDirectory(prefix="wf-latency-") as logs,
+        tempfile.TemporaryDirectory(prefix="wf-latency-") as tmp,
         private_redis() as server,
-        stack(server, Path(logs)) as s,
+        stack(server, Path(args.logs or tmp)) as s,
         chromium() as browser,
     ):
         r = server.client()
@@ -193,12 +195,20 @@ def main() -> None:
         sent, achieved = feed(r, warm, args.rate, args.seconds, args.tick_ms)
         during = load_average()
         for page, sel in ((wall, WALL_KPI), (poll, POLL_KPI)):
-            wait_for_count(page, sel, base + len(sent), 60_000)
+            try:
+                wait_for_count(page, sel, base + len(sent), 60_000)
+            except PlaywrightTimeout:
+                shown = page.inner_text(sel)
+                raise SystemExit(
+                    f"{sel} shows {shown}, not {base + len(sent)}, 60 s after the last event"
+                ) from None
         time.sleep(0.2)
         stop.set()
         listener.join()
         obs = {name: page.evaluate("() => window.__wfObs") for name, page in (("wall", wall), ("poll", poll))}
         obs["announced"] = [[0, str(base)], *announced]
+        emitted = orjson.loads(wall.request.get(s.url + "/bench/emits.json").body())
+        obs["emitted"] = [[0, str(base)], *emitted]
         obs["received"] = [[0, str(base)], *wall.evaluate("() => window.__wfWs")]
         clock_skew = wall.evaluate(f"() => {NOW_JS} - Date.now()")
         print(
@@ -212,7 +222,8 @@ def main() -> None:
         results = {}
         for name, label in (
             ("announced", "consumer announced"),
-            ("received", "pushed, in the browser"),
+            ("emitted", "emitted by the relay"),
+            ("received", "arrived in the page"),
             ("wall", "/wall push (Socket.IO)"),
             ("poll", "1 s polling baseline"),
         ):

@@ -26,6 +26,11 @@ from indicators.jobs import read_licence_indicators
 
 #: how often open connections are checked against their sessions
 SWEEP_SECONDS = 30.0
+#: licence counts go to a room at most this often. A push carries the whole count, so a newer one
+#: replaces a held-back one: a burst of consumer batches (2,000 events/s gives ~150 batches/s) costs
+#: a browser one update per interval instead of one per batch, which kept the wall's main thread
+#: saturated and queued pushes for 100-300 ms (bench/latency.py). An idle room's first count is not held.
+LICENCE_PUSH_SECONDS = 0.05
 
 
 def room(adcode: int) -> str:
@@ -134,17 +139,29 @@ def register(
             try:
                 pubsub = r.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(keys.UPDATES)
-                for message in pubsub.listen():
+                held: dict[int, dict] = {}  # region -> newest licence push not sent yet
+                next_licence = 0.0
+                while True:
+                    wait = max(0.0, next_licence - time.monotonic()) if held else 1.0
+                    message = pubsub.get_message(timeout=wait)
                     try:
-                        update = orjson.loads(message["data"])
-                        pushes = messages_for(update, lambda: read_licence_indicators(r)[1])
+                        update = orjson.loads(message["data"]) if message else None
+                        pushes = messages_for(update, lambda: read_licence_indicators(r)[1]) if update else []
                     except (redis.ConnectionError, redis.TimeoutError):
                         raise
                     except Exception as exc:  # noqa: BLE001 - one bad announcement must not stop every push
                         print(f"push relay: skipped an announcement ({exc!r})", file=sys.stderr, flush=True)
-                        continue
+                        pushes = []
                     for event, adcode, payload in pushes:
-                        socketio.emit(event, payload, to=room(adcode))
+                        if event == "licence":
+                            held[adcode] = payload
+                        else:
+                            socketio.emit(event, payload, to=room(adcode))
+                    if held and time.monotonic() >= next_licence:
+                        for adcode, payload in held.items():
+                            socketio.emit("licence", payload, to=room(adcode))
+                        held.clear()
+                        next_licence = time.monotonic() + LICENCE_PUSH_SECONDS
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 print(
                     f"push relay: Redis unreachable ({exc}); retrying in {retry_seconds} s", file=sys.stderr
