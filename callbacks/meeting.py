@@ -142,7 +142,7 @@ def register(
         except (Forbidden, ValueError) as exc:
             why = t(lang, "meeting.forbidden").format(why=exc)
             empty = {"type": "FeatureCollection", "features": []}
-            return ([], [], empty, empty, None, "", "", EMPTY_FIGURE, "", [], why, [], None, None, "")
+            return ([], [], empty, empty, None, "", "", EMPTY_FIGURE, "", [], "", why, None, None, "")
         px = font_px(height)
         ind_name = t(lang, f"meeting.ind.{view.indicator}")
         peer_level = "county" if level_of(view.region) != "province" else "city"

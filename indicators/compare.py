@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 Level = Literal["province", "city", "county"]
-Kind = Literal["int", "pct", "dec", "cny"]
+Kind = Literal["int", "pct", "dec", "cny", "score"]
 
 #: every scalar indicator a leader may compare, with how its value reads (docs/indicators.md)
 INDICATORS: dict[str, Kind] = {
@@ -19,7 +19,7 @@ INDICATORS: dict[str, Kind] = {
     "coverage": "pct", "cases": "int", "case_value_cny": "cny", "cases_per_1000_licences": "dec",
     "flows_in": "int", "flows_out": "int", "scanned": "int", "inflow_share": "pct", "complaints": "int",
     "complaints_per_100k": "dec", "warnings_open": "int", "warnings_overdue": "int",
-    "warnings_raised": "int", "sla_rate": "pct", "risk": "dec",
+    "warnings_raised": "int", "sla_rate": "pct", "risk": "score",
 }  # fmt: skip
 #: the KPI tiles of the screen and the briefing, in order
 KPIS: tuple[str, ...] = (
@@ -135,4 +135,6 @@ def format_value(indicator: str, value: float | None, lang: str = "zh") -> str:
         return f"{value * 100:.1f}%"
     if kind in ("int", "cny"):
         return f"{round(value):,}"
+    if kind == "score":
+        return f"{value:.1f}"
     return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.2f}"

@@ -18,20 +18,22 @@ import shapely
 
 from geo.boundaries import Regions
 from indicators.briefing import View
-from indicators.compare import KPIS, format_value, level_of
+from indicators.compare import KPIS, RAMP, format_value, level_of
 from layouts.i18n import CATALOGUES, t
 from layouts.meeting_parts import CST, names, warning_line
 
 #: geometry simplification for the map image (degrees, ~300 m)
 SIMPLIFY = 0.003
-TOP_RANKED = 10
+TOP_RANKED = 13
 
 
 def _frames(regions: Regions) -> dict[str, object]:
     return {"province": regions.province, "city": regions.cities, "county": regions.counties}
 
 
-def map_svg(view: View, regions: Regions, width: float, height: float) -> str:
+def map_svg(
+    view: View, regions: Regions, width: float, height: float, labels: dict[int, str] | None = None
+) -> str:
     """An SVG choropleth of the compared regions (the selected one outlined), fitted to ``width`` × ``height``."""
     frames = _frames(regions)
     shapes: list[tuple[int, shapely.Geometry]] = []
@@ -69,6 +71,17 @@ def map_svg(view: View, regions: Regions, width: float, height: float) -> str:
         body.append(
             f'<path d="{path(geom)}" fill="{fill}" fill-opacity="0.85" stroke="{stroke}" stroke-width="{w}"/>'
         )
+    size = height / 34
+    for code, geom in shapes:  # region names on top of every shape
+        name = (labels or {}).get(code)
+        x0, _, x1, _ = geom.bounds
+        if name and (x1 - x0) * kx * scale >= len(name) * size:  # only where the name fits
+            p = geom.representative_point()
+            x, y = ox + (p.x - west) * kx * scale, oy + (north - p.y) * scale
+            body.append(
+                f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:.1f}" text-anchor="middle" fill="#0f172a" '
+                f'stroke="#ffffff" stroke-width="{size / 5:.1f}" paint-order="stroke">{html.escape(name)}</text>'
+            )
     shop = view.shop
     if shop is not None and shop.lon is not None:
         x, y = ox + (shop.lon - west) * kx * scale, oy + (north - shop.lat) * scale
@@ -108,7 +121,17 @@ def briefing_html(view: View, regions: Regions, lang: str, now_ms: int, width: i
         or f"<li>{e(t(lang, 'meeting.warnings.none'))}</li>"
     )
     map_w, map_h = width * 0.56, height * 0.62
-    svg = map_svg(view, regions, map_w, map_h)
+    svg = map_svg(view, regions, map_w, map_h, region_names)
+    known = [v for _, v in view.peers if v is not None]
+    legend = ""
+    if known:
+        swatches = "".join(f'<i style="background:{c}"></i>' for c in RAMP)
+        lo, hi = (
+            format_value(view.indicator, min(known), lang),
+            format_value(view.indicator, max(known), lang),
+        )
+        legend = f'<div class="legend">{e(lo)} {swatches} {e(hi)}</div>'
+
     window = CATALOGUES[lang].get(f"meeting.window.{view.window}", str(view.window))
     return f"""<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <style>
@@ -136,12 +159,14 @@ td:last-child {{ text-align: right; }} tr.sel td {{ background: #fef3c7; font-we
 ul {{ margin: 0; padding-left: {2 * u:.1f}px; font-size: {1.6 * u:.1f}px; }}
 li {{ margin-bottom: {0.3 * u:.1f}px; }} .w-red {{ color: #b91c1c; }} .w-orange {{ color: #c2410c; }}
 .w-yellow {{ color: #a16207; }} .w-blue {{ color: #1d4ed8; }}
+.legend {{ font-size: {1.5 * u:.1f}px; color: #475569; }}
+.legend i {{ display: inline-block; width: {2.4 * u:.1f}px; height: {1.2 * u:.1f}px; vertical-align: middle; }}
 .foot {{ color: #64748b; font-size: {1.4 * u:.1f}px; }}
 </style></head><body><div class="page">
 <div class="head"><h1>{e(t(lang, "meeting.briefing"))}</h1><div class="region">{e(region)}</div>
 <div class="meta">{e(t(lang, "meeting.generated").format(time=when))}<br>{e(window)} · {e(indicator)}</div></div>
 <div class="kpis">{kpis}</div>
-<div class="body"><div class="map"><h2>{e(t(lang, "meeting.map.title").format(indicator=indicator))}</h2>{svg}</div>
+<div class="body"><div class="map"><h2>{e(t(lang, "meeting.map.title").format(indicator=indicator))}</h2>{svg}{legend}</div>
 <div class="side"><h2>{e(indicator)}</h2><table>{ranked}</table>
 <h2 style="margin-top:{1.2 * u:.1f}px">{e(t(lang, "meeting.top"))}</h2><ul>{warnings}</ul></div></div>
 <div class="foot">{e(t(lang, "meeting.credit"))} · {e(regions.credit)}</div>
