@@ -24,7 +24,8 @@ from alerts.queue import duty_queue, export_rows, to_csv, to_xlsx
 from core.auth import Forbidden, User, can_view
 from core.settings import Settings
 from geo.boundaries import Regions
-from layouts.duty import action_buttons, audit_list, evidence_text, facts_text, queue_row
+from layouts.duty import action_buttons, audit_list, queue_row
+from layouts.duty_facts import evidence_text, facts_text
 from layouts.i18n import t
 from layouts.ops import clock, stamp
 
@@ -165,7 +166,7 @@ def register(
             }
         allowed = loop.allowed_actions(w.get("state", "raised"), user.role)
         return (
-            title, facts_text(w, lang, names), evidence_text(w), audit_list(trail, lang),
+            title, facts_text(w, lang, names), evidence_text(w, lang), audit_list(trail, lang),
             action_buttons(allowed, lang), units, units[0]["value"] if units else None,
             viewport, marker, version,
         )  # fmt: skip

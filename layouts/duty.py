@@ -66,32 +66,6 @@ def queue_row(w: dict, lang: str, now_ms: int, names: dict[int, str], selected: 
     )
 
 
-def facts_text(w: dict, lang: str, names: dict[int, str]) -> str:
-    """The warning's facts and identity as ``key: value`` lines (plain text)."""
-    lines = [
-        f"id: {w['id']}",
-        f"{t(lang, 'duty.filter.region')}: {names.get(int(w['region']), w['region'])} ({w['region']})",
-        f"raised_at: {stamp(lang, w['raised_at'])}",
-    ]
-    if w.get("unit"):
-        lines.append(f"{t(lang, 'duty.unit')}: {names.get(int(w['unit']), w['unit'])} ({w['unit']})")
-    if w.get("due_at"):
-        lines.append(f"due_at: {stamp(lang, w['due_at'])}")
-    if w.get("escalated_to"):
-        unit = names.get(int(w["escalated_to"]), w["escalated_to"])
-        lines.append(t(lang, "duty.escalated").format(unit=unit))
-    if w.get("reply"):
-        lines.append(f"reply: {w['reply']}")
-    lines += [f"{k}: {v}" for k, v in (w.get("facts") or {}).items()]
-    return "\n".join(lines)
-
-
-def evidence_text(w: dict) -> str:
-    """The evidence, one kind per line (event ids, licences, cases, complaints)."""
-    ev = w.get("evidence") or {}
-    return "\n".join(f"{kind}: {', '.join(map(str, items))}" for kind, items in ev.items()) or "—"
-
-
 def audit_list(trail: list[dict], lang: str) -> list[html.Li]:
     """The audit trail, oldest first; notes as text under each line."""
     if not trail:
