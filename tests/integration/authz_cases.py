@@ -4,10 +4,11 @@
 ``CALLBACK_CASES`` maps a callback's FIRST output (``"id.property"``, without Dash's ``@hash`` of
 ``allow_duplicate``) to a function ``(seed) -> [Call, ...]``. A :class:`Call` gives the values of the
 callback's inputs and states by ``"id.property"`` (pattern-matching ids by their ``type``: a list of
-``(concrete id, value)``; a callable value is read when the call is made), which one triggered
-the call, whether a province-wide admin's answer must contain Suzhou data (the positive control that
-proves the search for foreign data can find some), and when a change in Redis is allowed. Add a case here for every new callback: the test fails for a
-callback it has no case for. Clientside callbacks need none (the server must refuse to run them).
+``(concrete id, value)``; a callable value is read when the call is made), which one triggered the
+call, whether a province-wide admin's answer must contain Suzhou data (the positive control that
+proves the search for foreign data can find some), and when a change in Redis is allowed. Add a case
+here for every new callback: the test fails for a callback it has no case for. Clientside callbacks
+need none (the server must refuse to run them).
 """
 
 from __future__ import annotations
@@ -161,6 +162,71 @@ def _duty_export(seed: Seed) -> list[Call]:
     return calls
 
 
+def _wall_panels(seed: Seed) -> list[Call]:
+    push = {"adcode": 320500, "per_1000": 9.9}
+    return [
+        Call({"wall-socket.connected": True}, "wall-socket.connected"),
+        Call({"wall-socket.data-indicators": push}, "wall-socket.data-indicators"),
+        Call({"wall-slow.n_intervals": 1}, "wall-slow.n_intervals"),
+    ]
+
+
+def _wall_ticker(seed: Seed) -> list[Call]:
+    return [
+        Call({"wall-socket.connected": True}, "wall-socket.connected"),
+        Call({"wall-socket.data-warnings": {"adcode": 320500}}, "wall-socket.data-warnings"),
+        Call({"wall-slow.n_intervals": 1}, "wall-slow.n_intervals"),
+    ]
+
+
+#: selections a Nanjing leader might forge: a Suzhou city or county, a Suzhou shop, a Suzhou shop
+#: under Nanjing's own region
+_SELECTIONS = [
+    {"region": 320500},
+    {"region": 320508, "shop": "320508000300"},
+    {"region": 320100, "shop": "320508000300"},
+    {"region": "320508"},
+]
+
+
+def _meeting_select(seed: Seed) -> list[Call]:
+    click = {"properties": {"adcode": 320500}}
+    shop = {"properties": {"no": "320508000300"}}
+    return [
+        Call({"meeting-regions.clickData": click, "meeting-sel.data": {"region": 320100}},
+             "meeting-regions.clickData"),
+        Call({"meeting-shops.clickData": shop, "meeting-sel.data": {"region": 320508}},
+             "meeting-shops.clickData"),
+        Call({"meeting-crumb.n_clicks": [({"type": "meeting-crumb", "adcode": 320500}, 1)]},
+             "meeting-crumb.n_clicks"),
+        Call({"meeting-rank.n_clicks": [({"type": "meeting-rank", "adcode": 320508}, 1)]},
+             "meeting-rank.n_clicks"),
+    ]  # fmt: skip
+
+
+def _meeting_render(seed: Seed, card: bool = True) -> list[Call]:
+    """The drill-down; ``card``: the answer shows the selected shop (its name is Suzhou data)."""
+    calls = []
+    for sel in _SELECTIONS:
+        values = {
+            "meeting-sel.data": sel,
+            "meeting-window.value": 7,
+            "meeting-indicator.value": "risk",
+            "meeting-trend-days.value": 30,
+            "meeting-screen.data": 1080,
+            "meeting-tick.n_intervals": 1,
+        }
+        calls.append(
+            Call(
+                values,
+                "meeting-sel.data",
+                control=card and sel.get("shop") is not None and sel["region"] != 320100,
+            )
+        )
+        calls.append(Call(values, "meeting-tick.n_intervals"))
+    return calls  # fmt: skip
+
+
 CALLBACK_CASES: dict[str, Callable[[Seed], list[Call]]] = {
     "page-content.children": _pages,
     "wall-snapshot.data": _wall_snapshot,
@@ -173,6 +239,11 @@ CALLBACK_CASES: dict[str, Callable[[Seed], list[Call]]] = {
     "duty-detail-title.children": _duty_detail,
     "duty-message.children": _duty_act,
     "duty-download.data": _duty_export,
+    "wall-panels.data": _wall_panels,
+    "wall-ticker-head.children": _wall_ticker,
+    "meeting-sel.data": _meeting_select,
+    "meeting-crumbs.children": _meeting_render,
+    "meeting-trend-title.children": lambda seed: _meeting_render(seed, card=False),
 }
 
 #: Socket.IO events the test knows how to drive (test_authz_all.socket_calls); others fail the test.
