@@ -30,7 +30,7 @@ window.wf = window.wf || {};
     },
     pointToLayer: function (feature, latlng) {
       const c = STATUS_COLOUR[feature.properties.s] || STATUS_COLOUR.v;
-      return L.circleMarker(latlng, { className: "wf-shop wf-shop-" + feature.properties.s, radius: 6, color: "#0b1220", weight: 1, fillColor: c, fillOpacity: 0.95 });
+      return L.circleMarker(latlng, { className: "wf-shop wf-shop-" + feature.properties.s, pane: "scene-licences", radius: 6, color: "#0b1220", weight: 1, fillColor: c, fillOpacity: 0.95 });
     },
     onEachFeature: function (feature, layer) {
       const p = feature.properties;
@@ -41,6 +41,27 @@ window.wf = window.wf || {};
       }
     },
   };
+
+  /* Text and class of one source's freshness badge: age, "stale since HH:MM" or "no data yet". */
+  function hhmm(ms, timeZone) {
+    return new Date(ms).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: timeZone });
+  }
+  function badge(text, source, lastMs, skewMs, staleMs, now, timeZone) {
+    if (!lastMs) return [text["wall.badge.none"].replace("{source}", source), "wall-badge wall-badge-none"];
+    const age = Math.max(0, now.getTime() - skewMs - lastMs);
+    if (age > staleMs) {
+      const since = hhmm(lastMs + skewMs, timeZone);
+      return [text["wall.badge.stale"].replace("{source}", source).replace("{time}", since), "wall-badge wall-badge-stale"];
+    }
+    const sec = Math.round(age / 1000);
+    const ageText = sec < 60 ? text["unit.seconds"].replace("{n}", sec)
+      : sec < 3600 ? text["unit.minutes"].replace("{n}", Math.round(sec / 60))
+      : text["unit.hours"].replace("{n}", Math.round(sec / 3600));
+    return [text["wall.badge.fresh"].replace("{source}", source).replace("{age}", ageText), "wall-badge wall-badge-fresh"];
+  }
+  window.wf.fmt = fmt;
+  window.wf.hhmm = hhmm;
+  window.wf.textNode = textNode;
 
   let lastUrl = null, lastUrlAt = 0, lastView = null;
 
@@ -67,35 +88,27 @@ window.wf = window.wf || {};
       if (trig.includes("wall-socket.data-indicators") && indicators && indicators.adcode === s.adcode) {
         s.per1000 = indicators.per_1000;
       }
-      const lang = config.lang;
-      const density = s.per1000 === null || s.per1000 === undefined ? "—" : Number(s.per1000).toFixed(2);
-      return [s, fmt(s.active, lang), density];
+      return [s, fmt(s.active, config.lang)];
     },
 
-    /* Every second: the clock, the freshness badge and the connection line. */
-    tick: function (n, connected, state, config) {
+    /* Every second: the clock, one freshness badge per upstream source and the connection line. */
+    tick: function (n, connected, state, panels, config) {
       const text = config.text;
       const now = new Date();
-      const clock = now.toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
-      let badge = text["wall.nodata"], cls = "wall-badge wall-badge-none";
-      if (state && state.lastIngestMs) {
-        const serverNow = now.getTime() - (state.skewMs || 0);
-        const age = Math.max(0, serverNow - state.lastIngestMs);
-        if (age > config.staleAfterMs) {
-          const since = new Date(state.lastIngestMs + (state.skewMs || 0));
-          const hhmm = since.toTimeString().slice(0, 5);
-          badge = text["wall.stale"].replace("{time}", hhmm);
-          cls = "wall-badge wall-badge-stale";
-        } else {
-          const sec = Math.round(age / 1000);
-          const ageText = sec < 60 ? text["unit.seconds"].replace("{n}", sec)
-            : text["unit.minutes"].replace("{n}", Math.round(sec / 60));
-          badge = text["wall.fresh"].replace("{age}", ageText);
-          cls = "wall-badge wall-badge-fresh";
+      const clock = now.toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: config.timeZone });
+      const texts = [], classes = [];
+      const sources = (panels && panels.sources) || {};
+      const panelSkew = panels ? now.getTime() - panels.serverMs : 0;
+      for (const src of config.sources) {
+        let last = sources[src], skew = panelSkew;
+        if (src === "licence" && state && state.lastIngestMs && (!last || state.lastIngestMs >= last)) {
+          last = state.lastIngestMs; skew = state.skewMs || 0; // pushes keep the licence badge live
         }
+        const b = badge(text, text["wall.source." + src], last, skew, config.sourceStaleMs[src], now, config.timeZone);
+        texts.push(b[0]); classes.push(b[1]);
       }
       const conn = connected === false ? text["wall.connection.lost"] : "";
-      return [clock, badge, cls, conn];
+      return [clock, ...texts, ...classes, conn];
     },
 
     /* Fit the whole province to the screen once the map has loaded (any wall size or aspect). */

@@ -11,7 +11,10 @@ from dash_socketio import DashSocketIO
 
 from core.settings import Settings
 from geo.boundaries import Regions
+from indicators.wall_data import region_names
+from indicators.wall_figures import SOURCES, TIME_ZONE, stale_after_ms
 from layouts.i18n import catalogue, t
+from layouts.wall_panels import kpi_column, legends, source_badges
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -30,39 +33,12 @@ def _boundary(level: str, colour: str, weight: float) -> dl.GeoJSON:
     )
 
 
-def _kpi(key: str, value_id: str, unit_key: str, lang: str) -> html.Div:
-    return html.Div(
-        className="wall-kpi",
-        children=[
-            html.Div(t(lang, key), className="wall-kpi-label"),
-            html.Div(
-                [
-                    html.Span("—", id=value_id, className="wall-kpi-value"),
-                    html.Span(t(lang, unit_key), className="wall-kpi-unit"),
-                ]
-            ),
-        ],
-    )
-
-
-def _legend(lang: str) -> html.Div:
-    swatches = [
-        html.Span(className=f"wall-swatch wall-swatch-{s}")
-        for s in ("valid", "suspended", "revoked", "expired")
-    ]
-    return html.Div(
-        className="wall-legend",
-        children=[
-            html.Div(t(lang, "wall.legend.cells"), className="wall-legend-title"),
-            html.Div(className="wall-legend-ramp"),
-            html.Div(
-                className="wall-legend-status",
-                children=[
-                    html.Span([sw, t(lang, f"wall.legend.{s}")], className="wall-legend-item")
-                    for sw, s in zip(swatches, ("valid", "suspended", "revoked", "expired"), strict=True)
-                ],
-            ),
-        ],
+def _scene_layer(scene: str, layer_id: str, **functions: str) -> dl.Pane:
+    """A scene's layer in its own pane; CSS hides the panes of the scenes not shown."""
+    return dl.Pane(
+        name=f"scene-{scene}",
+        style={"zIndex": 420},
+        children=dl.GeoJSON(id=layer_id, pane=f"scene-{scene}", **{k: _fn(v) for k, v in functions.items()}),
     )
 
 
@@ -70,92 +46,184 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
     """Build the wall screen for the configured language and province."""
     lang = settings.wall.language
     west, south, east, north = (float(v) for v in regions.province.total_bounds)
+    wall = settings.wall
     config = {
-        "staleAfterMs": int(settings.wall.stale_after_seconds * 1000),
+        "staleAfterMs": int(wall.stale_after_seconds * 1000),
+        "sourceStaleMs": {
+            s: stale_after_ms(s, wall.stale_after_seconds, wall.source_stale_seconds) for s in SOURCES
+        },
+        "sources": list(SOURCES),
         "refreshMs": int(settings.map.refresh_seconds * 1000),
+        "sceneMs": int(wall.scene_seconds * 1000),
+        "scenes": list(wall.scenes),
         "lang": lang,
+        "timeZone": TIME_ZONE,
         "bounds": [[south, west], [north, east]],
+        "names": region_names(regions, lang),
+        "subs": {
+            "inspections": {
+                "days": wall.heat_days,
+                "share": f"{1 - settings.indicators.coverage_target:.0%}",
+            },
+            "flows": {"days": wall.flow_days},
+        },
         "text": catalogue(lang, "wall.") | catalogue(lang, "unit."),
     }
+    first = wall.scenes[0]
     return html.Div(
         id="wall-root",
-        className="wall",
+        className=f"wall wall-scene-{first}",
         children=[
-            DashSocketIO(id="wall-socket", eventNames=["licence", "indicators"]),
+            DashSocketIO(id="wall-socket", eventNames=["licence", "indicators", "warnings"]),
             dcc.Store(id="wall-config", data=config),
             dcc.Store(id="wall-snapshot"),
+            dcc.Store(id="wall-panels"),
             dcc.Store(id="wall-state", data={"version": 0, "lastIngestMs": None}),
-            # ticks only drive clientside code (clock, badge, throttled map refresh): no server calls
+            # ticks only drive clientside code (clock, badges, scenes, throttled map refresh): no server calls
             dcc.Interval(id="wall-tick", interval=1000),
+            # the slow fallback: panels and per-source freshness re-read even when no push comes
+            dcc.Interval(id="wall-slow", interval=SLOW_MS),
             html.Header(
                 className="wall-header",
                 children=[
                     html.H1(t(lang, "wall.title"), className="wall-title"),
-                    html.Div(
-                        id="wall-freshness",
-                        className="wall-badge wall-badge-none",
-                        children=t(lang, "wall.nodata"),
-                    ),
                     html.Div(id="wall-clock", className="wall-clock"),
                 ],
             ),
             html.Main(
                 className="wall-body",
                 children=[
+                    kpi_column(lang),
                     html.Div(
-                        className="wall-map-frame",
-                        children=dl.MapContainer(
-                            id="wall-map",
-                            # center/zoom to start with (dash-leaflet throws on updates when a map was
-                            # created from bounds alone); once loaded, callbacks/wall.py fits the
-                            # province to whatever screen this is
-                            center=[(south + north) / 2, (west + east) / 2],
-                            zoom=7,
-                            zoomSnap=0.1,
-                            zoomControl=False,
-                            attributionControl=False,
-                            preferCanvas=False,
-                            className="wall-map",
-                            style={"width": "100%", "height": "100%"},
-                            children=[
-                                dl.GeoJSON(
-                                    id="wall-licences",
-                                    style=_fn("cellStyle"),
-                                    pointToLayer=_fn("pointToLayer"),
-                                    onEachFeature=_fn("onEachFeature"),
-                                ),
-                                # a pane above the overlay pane (z 400): borders stay on top of the cells
-                                dl.Pane(
-                                    name="boundaries",
-                                    style={"zIndex": 450, "pointerEvents": "none"},
-                                    children=[
-                                        _boundary("county", "#2b4a6f", 0.6),
-                                        _boundary("city", "#4f86c6", 1.4),
-                                        _boundary("province", "#9cc9ff", 2.4),
-                                    ],
-                                ),
-                            ],
-                        ),
+                        className="wall-tile wall-map-frame",
+                        children=[_map(south, west, north, east), _overlay(lang, first)],
                     ),
                     html.Aside(
                         className="wall-side",
                         children=[
-                            _kpi("wall.kpi.active", "wall-kpi-active", "wall.kpi.unit", lang),
-                            _kpi("wall.kpi.density", "wall-kpi-density", "wall.kpi.density.unit", lang),
-                            _legend(lang),
+                            html.Section(
+                                className="wall-tile wall-ticker",
+                                children=[
+                                    html.Div(id="wall-ticker-head", className="wall-panel-head"),
+                                    html.Div(id="wall-ticker", className="wall-ticker-list"),
+                                ],
+                            ),
+                            html.Section(
+                                className="wall-tile wall-ranking",
+                                children=[
+                                    html.Div(t(lang, "wall.ranking.title"), className="wall-panel-title"),
+                                    html.Div(id="wall-ranking", className="wall-ranking-list"),
+                                ],
+                            ),
+                            html.Section(
+                                className="wall-tile wall-trend",
+                                children=[
+                                    html.Div(t(lang, "wall.trend.title"), className="wall-panel-title"),
+                                    html.Div(id="wall-trend", className="wall-trend-body"),
+                                ],
+                            ),
                         ],
-                    ),
+                    ),  # fmt: skip
                 ],
             ),
             html.Footer(
                 className="wall-footer",
                 children=[
+                    source_badges(lang),
+                    html.Span(id="wall-connection", className="wall-connection"),
                     html.Span(
                         t(lang, "wall.credit" if regions.derived else "wall.credit.official"),
                         className="wall-credit",
                     ),
-                    html.Span(id="wall-connection", className="wall-connection"),
                 ],
+            ),
+        ],
+    )
+
+
+#: milliseconds between the slow re-reads of the panels (pushes refresh them in between)
+SLOW_MS = 30_000
+
+
+def _overlay(lang: str, first: str) -> html.Div:
+    """Scene title (top left of the map) and the scene legends (bottom left)."""
+    return html.Div(
+        className="wall-map-overlay",
+        children=[
+            html.Div(
+                className="wall-scene-box",
+                children=[
+                    html.Div(
+                        t(lang, f"wall.scene.{first}"), id="wall-scene-title", className="wall-scene-title"
+                    ),
+                    html.Div("", id="wall-scene-sub", className="wall-scene-sub"),
+                ],
+            ),
+            legends(lang),
+        ],
+    )
+
+
+def _map(south: float, west: float, north: float, east: float) -> dl.MapContainer:
+    return dl.MapContainer(
+        id="wall-map",
+        # center/zoom to start with (dash-leaflet throws on updates when a map was created from
+        # bounds alone); once loaded, callbacks/wall.py fits the province to whatever screen this is
+        center=[(south + north) / 2, (west + east) / 2],
+        zoom=7,
+        zoomSnap=0.1,
+        zoomControl=False,
+        attributionControl=False,
+        preferCanvas=False,
+        className="wall-map",
+        style={"width": "100%", "height": "100%"},
+        children=[
+            # one pane per scene, above the overlay pane (z 400); CSS shows the current scene's only
+            dl.Pane(
+                name="scene-licences",
+                style={"zIndex": 410},
+                children=dl.GeoJSON(
+                    id="wall-licences",
+                    pane="scene-licences",
+                    style=_fn("cellStyle"),
+                    pointToLayer=_fn("pointToLayer"),
+                    onEachFeature=_fn("onEachFeature"),
+                ),  # fmt: skip
+            ),
+            _scene_layer("inspections", "wall-heat", style="heatStyle", onEachFeature="heatTip"),
+            dl.Pane(
+                name="scene-gaps",
+                style={"zIndex": 425},
+                children=dl.GeoJSON(
+                    id="wall-gap", pane="scene-gaps", style=_fn("gapStyle"), onEachFeature=_fn("gapTip")
+                ),
+            ),
+            # borders above the cells and hexes, below arcs and pins
+            dl.Pane(
+                name="boundaries",
+                style={"zIndex": 450, "pointerEvents": "none"},
+                children=[
+                    _boundary("county", "#2b4a6f", 0.6),
+                    _boundary("city", "#4f86c6", 1.4),
+                    _boundary("province", "#9cc9ff", 2.4),
+                ],
+            ),
+            dl.Pane(
+                name="scene-flows",
+                style={"zIndex": 460},
+                children=dl.GeoJSON(
+                    id="wall-flows", pane="scene-flows", style=_fn("flowStyle"), onEachFeature=_fn("flowTip")
+                ),
+            ),
+            dl.Pane(
+                name="scene-warnings",
+                style={"zIndex": 470},
+                children=dl.GeoJSON(
+                    id="wall-warnpins",
+                    pane="scene-warnings",
+                    pointToLayer=_fn("pinToLayer"),
+                    onEachFeature=_fn("pinTip"),
+                ),
             ),
         ],
     )

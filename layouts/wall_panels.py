@@ -1,0 +1,221 @@
+"""The panels around the wall's map: KPI tiles, legends, and the server-rendered ticker, ranking and trend.
+
+Everything upstream-derived is passed to Dash as plain strings (React text nodes), never as HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dash_svg as svg
+from dash import html
+
+from alerts.loop import is_overdue
+from indicators.wall_figures import CST, SOURCES
+from layouts.i18n import CATALOGUES, t
+
+KPIS = (  # (key, unit key); the active-licence tile's value is updated clientside by push
+    ("active", "wall.kpi.unit"),
+    ("inspections", "wall.unit.times"),
+    ("coverage", ""),
+    ("warnings", "wall.unit.items"),
+    ("cases", "wall.unit.cases"),
+    ("cross", "wall.unit.cartons"),
+)
+HEAT_RAMP = ("#3b1d4a", "#6b21a8", "#a21caf", "#db2777", "#f43f5e", "#fb923c", "#fde047")
+
+
+def kpi_tile(key: str, unit_key: str, lang: str) -> html.Div:
+    """One KPI tile: label, value (+unit) and a comparison line, each with its own id."""
+    return html.Div(
+        className=f"wall-tile wall-kpi wall-kpi-{key}",
+        children=[
+            html.Div(t(lang, f"wall.kpi.{key}"), className="wall-kpi-label"),
+            html.Div(
+                className="wall-kpi-line",
+                children=[
+                    html.Span("—", id=f"wall-kpi-{key}", className="wall-kpi-value"),
+                    html.Span(t(lang, unit_key) if unit_key else "", className="wall-kpi-unit"),
+                ],
+            ),
+            html.Div("", id=f"wall-kpi-{key}-sub", className="wall-kpi-sub"),
+        ],
+    )
+
+
+def kpi_column(lang: str) -> html.Aside:
+    """The column of KPI tiles."""
+    return html.Aside(className="wall-kpis", children=[kpi_tile(k, u, lang) for k, u in KPIS])
+
+
+def _swatches(items: list[tuple[str, str]]) -> html.Div:
+    return html.Div(
+        className="wall-legend-status",
+        children=[
+            html.Span([html.Span(className=f"wall-swatch {cls}"), text], className="wall-legend-item")
+            for cls, text in items
+        ],
+    )
+
+
+def legends(lang: str) -> html.Div:
+    """One legend per scene; CSS shows the current scene's."""
+    status = [
+        (f"wall-swatch-{s}", t(lang, f"wall.legend.{s}"))
+        for s in ("valid", "suspended", "revoked", "expired")
+    ]
+    colours = [
+        (f"wall-swatch-{c}", t(lang, f"wall.colour.{c}") + t(lang, f"wall.level.{i}"))
+        for i, c in enumerate(("red", "orange", "yellow", "blue"), 1)
+    ]
+    return html.Div(
+        className="wall-legends",
+        children=[
+            html.Div(className="wall-tile wall-legend wall-legend-licences", children=[
+                html.Div(t(lang, "wall.legend.cells"), className="wall-legend-title"),
+                html.Div(className="wall-legend-ramp"), _swatches(status)]),
+            html.Div(className="wall-tile wall-legend wall-legend-inspections", children=[
+                html.Div(t(lang, "wall.legend.heat"), className="wall-legend-title"),
+                html.Div(className="wall-legend-ramp wall-legend-ramp-heat"),
+                _swatches([("wall-swatch-gap", t(lang, "wall.legend.gap"))])]),
+            html.Div(className="wall-tile wall-legend wall-legend-flows", children=[
+                html.Div(t(lang, "wall.legend.flow"), className="wall-legend-title"),
+                _swatches([*colours, ("wall-swatch-flow", t(lang, "wall.legend.flow.none"))])]),
+            html.Div(className="wall-tile wall-legend wall-legend-warnings", children=[
+                html.Div(t(lang, "wall.scene.warnings.sub"), className="wall-legend-title"),
+                _swatches(colours)]),
+        ],
+    )  # fmt: skip
+
+
+def source_badges(lang: str) -> html.Div:
+    """One freshness badge per upstream source (the licence one keeps the id ``wall-freshness``)."""
+    return html.Div(
+        className="wall-sources",
+        children=[
+            html.Div(
+                t(lang, "wall.badge.none").format(source=t(lang, f"wall.source.{s}")),
+                id="wall-freshness" if s == "licence" else f"wall-fresh-{s}",
+                className="wall-badge wall-badge-none",
+            )
+            for s in SOURCES
+        ],
+    )
+
+
+def ranking_rows(rows: list[tuple[int, float]], names: dict[int, str], lang: str, limit: int = 13) -> list:
+    """Rows of the ranking: place, name, a bar and the value."""
+    if not rows:
+        return [html.Div(t(lang, "wall.ranking.empty"), className="wall-empty")]
+    top = max(v for _, v in rows) or 1.0
+    return [
+        html.Div(
+            className="wall-rank-row",
+            children=[
+                html.Span(str(i), className="wall-rank-no"),
+                html.Span(names.get(a, str(a)), className="wall-rank-name"),
+                html.Span(
+                    html.Span(className="wall-rank-fill", style={"width": f"{max(2.0, v / top * 100):.0f}%"}),
+                    className="wall-rank-bar",
+                ),
+                html.Span(f"{v:.0f}", className="wall-rank-value"),
+            ],
+        )
+        for i, (a, v) in enumerate(rows[:limit], 1)
+    ]
+
+
+def _hhmm(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, CST).strftime("%H:%M")
+
+
+def ticker_items(warnings: list[dict], names: dict[int, str], lang: str, now_ms: int) -> list:
+    """Ticker lines, newest first: time, colour+level chip, type, region, overdue tag."""
+    if not warnings:
+        return [html.Div(t(lang, "wall.ticker.empty"), className="wall-empty")]
+    out = []
+    for w in warnings:
+        colour = w.get("colour") if w.get("colour") in ("red", "orange", "yellow", "blue") else "blue"
+        kind = str(w.get("type", ""))
+        label = t(lang, f"wall.type.{kind}") if f"wall.type.{kind}" in _TYPES else kind
+        region = int(w.get("region", 0) or 0)
+        parts = [
+            html.Span(_hhmm(int(w.get("raised_at", 0))), className="wall-tick-time"),
+            html.Span(
+                t(lang, f"wall.colour.{colour}") + t(lang, f"wall.level.{int(w.get('level', 4))}"),
+                className=f"wall-chip wall-chip-{colour}",
+            ),
+            html.Span(label, className="wall-tick-type"),
+            html.Span(names.get(region, str(region)), className="wall-tick-region"),
+        ]
+        if is_overdue(w, now_ms):
+            parts.append(html.Span(t(lang, "wall.ticker.overdue.tag"), className="wall-tick-overdue"))
+        out.append(
+            html.Div(parts, className=f"wall-tick wall-tick-{colour}", **{"data-id": str(w.get("id", ""))})
+        )
+    return out
+
+
+_TYPES = {k for k in CATALOGUES["zh"] if k.startswith("wall.type.")}
+
+
+def ticker_head(counts: dict[str, int], overdue: int, lang: str) -> list:
+    """The ticker's heading: title, open warnings per colour, overdue count."""
+    chips = [
+        html.Span(f"{t(lang, f'wall.colour.{c}')} {counts.get(c, 0)}", className=f"wall-chip wall-chip-{c}")
+        for c in ("red", "orange", "yellow", "blue")
+    ]
+    over = html.Span(
+        t(lang, "wall.ticker.overdue").format(n=overdue),
+        className="wall-tick-overdue" if overdue else "wall-ticker-ok",
+    )
+    return [
+        html.Span(t(lang, "wall.ticker.title"), className="wall-panel-title"),
+        html.Span([*chips, over], className="wall-ticker-counts"),
+    ]
+
+
+def trend_svg(trend: dict, lang: str) -> list:
+    """Two hourly series as bars (inspections) and a line (new warnings) in a scalable SVG."""
+    insp, warn = trend.get("inspections", []), trend.get("warnings", [])
+    n = max(len(insp), 1)
+    w, h = 240.0, 80.0
+    top_i, top_w = max(insp, default=0) or 1, max(warn, default=0) or 1
+    bw = w / n
+    bars = [
+        svg.Rect(
+            x=f"{i * bw + bw * 0.12:.1f}",
+            y=f"{h - v / top_i * (h - 6):.1f}",
+            width=f"{bw * 0.76:.1f}",
+            height=f"{v / top_i * (h - 6):.1f}",
+            className="wall-trend-bar",
+        )
+        for i, v in enumerate(insp)
+    ]
+    pts = " ".join(f"{(i + 0.5) * bw:.1f},{h - v / top_w * (h - 6):.1f}" for i, v in enumerate(warn))
+    chart = svg.Svg(
+        viewBox=f"0 0 {w:.0f} {h:.0f}", preserveAspectRatio="none", className="wall-trend-svg",
+        children=[*bars, svg.Polyline(points=pts, className="wall-trend-line")],
+    )  # fmt: skip
+    legend = html.Div(
+        className="wall-trend-legend",
+        children=[
+            html.Span(
+                [
+                    html.Span(className="wall-swatch wall-swatch-bar"),
+                    f"{t(lang, 'wall.trend.inspections')} {sum(insp):,}",
+                ]
+            ),
+            html.Span(
+                [
+                    html.Span(className="wall-swatch wall-swatch-line"),
+                    f"{t(lang, 'wall.trend.warnings')} {sum(warn):,}",
+                ]
+            ),
+        ],
+    )
+    axis = html.Div(
+        [html.Span(t(lang, "wall.trend.start")), html.Span(t(lang, "wall.trend.end"))],
+        className="wall-trend-axis",
+    )
+    return [legend, html.Div(chart, className="wall-trend-chart"), axis]
