@@ -48,7 +48,6 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     from web.login import csrf_failed_page
     from web.routes import blueprint
     from web.wall_api import blueprint as wall_blueprint
-    from web.wall_api import blueprint as wall_blueprint
 
     r = r if r is not None else connect(settings)
     regions = regions if regions is not None else load_regions(settings)
@@ -57,7 +56,6 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     server.extensions[EXTENSION] = identity  # current_user() asks it
     user_of = lambda: current_user(settings)  # noqa: E731 - one place decides who is asking
     server.register_blueprint(blueprint(settings, r, regions, user_of))
-    server.register_blueprint(wall_blueprint(settings, r, regions, user_of))
     server.register_blueprint(wall_blueprint(settings, r, regions, user_of))
     server.register_blueprint(ingest_blueprint(settings, r))
     server.register_blueprint(login_blueprint(settings, identity))
