@@ -149,6 +149,20 @@ def first_paint(browser, url: str, size: tuple[int, int]) -> dict:
     return out
 
 
+def timeline(page) -> str:
+    """The page's requests in order, to see where the time before the first paint goes."""
+    entries = page.evaluate(
+        """() => performance.getEntriesByType("resource").map((e) => [e.name, e.startTime, e.responseEnd])"""
+    )
+    lines = []
+    for name, start, end in entries:
+        path = name.split("//", 1)[-1].split("/", 1)[-1].split("?")[0]
+        if path.startswith("socket.io"):
+            path = "socket.io"
+        lines.append(f"  {start:>6.0f} → {end:>6.0f}  /{path[:70]}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--licences", type=int, default=1_000_000)
@@ -177,6 +191,8 @@ def main() -> None:
                 )
             painted = [p["painted"] for p in paints]
             print(f"median painted {statistics.median(painted):.0f} ms, max {max(painted):.0f} ms")
+            print("timeline of the last load (ms from navigation start: request start → response end):")
+            print(timeline(paints[-1]["page"]))
             for p in paints[:-1]:
                 p["context"].close()
             page = paints[-1]["page"]
