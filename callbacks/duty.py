@@ -25,7 +25,7 @@ from core.auth import Forbidden, User, can_view
 from core.settings import Settings
 from geo.boundaries import Regions
 from layouts.duty import action_buttons, audit_list, queue_row
-from layouts.duty_facts import evidence_text, facts_text
+from layouts.duty_facts import evidence_text, facts_text, marker_tip
 from layouts.i18n import t
 from layouts.ops import clock, stamp
 
@@ -154,7 +154,11 @@ def register(
         place = w.get("place")
         lat, lon = (place["lat"], place["lon"]) if place else seats.get(int(w["region"]), (32.9, 119.5))
         viewport = no_update
-        marker = [dl.CircleMarker(center=[lat, lon], radius=10, color=w["colour"], fillOpacity=0.6)]
+        # the tooltip is a React text child: upstream text (a holder's name) stays text, never HTML
+        tip = dl.Tooltip(marker_tip(w, lang, names))
+        marker = [
+            dl.CircleMarker(center=[lat, lon], radius=10, color=w["colour"], fillOpacity=0.6, children=tip)
+        ]
         # move only when the officer picks a warning, and without animation: an animated flyTo that a
         # refresh interrupts leaves Leaflet's layers scaled mid-flight (seen in headless Chromium)
         if ctx.triggered_id == "duty-selected" and (shown is None or shown[0] != wid):

@@ -73,3 +73,11 @@ def evidence_text(w: dict, lang: str = "zh") -> str:
         f"{label(lang, kind, 'duty.evidence.')}: {', '.join(map(str, items))}" for kind, items in ev.items()
     ]
     return "\n".join(lines) or "—"
+
+
+def marker_tip(w: dict, lang: str, names: dict[int, str]) -> str:
+    """The map marker's tooltip: type, region, and the shop or holder the warning is about (text)."""
+    facts = w.get("facts") or {}
+    parts = [t(lang, f"duty.type.{w['type']}"), names.get(int(w["region"]), str(w["region"]))]
+    parts += [str(facts[k]) for k in ("holder", "licence_no") if facts.get(k)]
+    return " · ".join(parts)
