@@ -18,16 +18,23 @@ window.wf = window.wf || {};
     regionStyle: function (feature) {
       const p = feature.properties || {};
       return {
-        className: "meeting-region" + (p.sel ? " meeting-region-selected" : ""),
+        className: "meeting-region meeting-region-" + p.adcode + (p.sel ? " meeting-region-selected" : ""),
         color: p.sel ? "#fde047" : "#9cc9ff",
         weight: p.sel ? 3 : 1.2,
         fillColor: p.fill || "#334155",
         fillOpacity: 0.62,
       };
     },
+    /* A permanent label on each region: its name and value, as text nodes. */
     regionTooltip: function (feature, layer) {
       const p = feature.properties || {};
-      layer.bindTooltip(textNode((p.name || "") + "  " + (p.v || "")), { sticky: true });
+      const label = document.createElement("div");
+      const name = textNode(p.name || "");
+      name.className = "meeting-label-name";
+      const value = textNode(p.v || "");
+      value.className = "meeting-label-value";
+      label.append(name, value);
+      layer.bindTooltip(label, { permanent: true, direction: "center", className: "meeting-label", interactive: false });
     },
     shopPoint: function (feature, latlng) {
       const c = STATUS_COLOUR[feature.properties.s] || STATUS_COLOUR.v;
@@ -49,13 +56,18 @@ window.wf = window.wf || {};
     screen: function () {
       return window.innerHeight;
     },
-    /* Fit the selected region once the map has loaded, and again whenever the selection changes. */
+    /* Fit the selected region whenever the selection changes (and again should the map reload). The
+       map's load event may come before Dash listens, so bounds alone are enough to fit. */
     fit: function (b, nLoads) {
-      if (!b || !nLoads) return window.dash_clientside.no_update;
+      const NO = window.dash_clientside.no_update;
+      if (!b) return [NO, NO];
       const trig = (window.dash_clientside.callback_context.triggered || []).map((t) => t.prop_id);
-      if (b.key === lastKey && !trig.includes("meeting-map.n_loads")) return window.dash_clientside.no_update;
+      if (b.key === lastKey && !trig.includes("meeting-map.n_loads")) return [NO, NO];
       lastKey = b.key;
-      return { bounds: b.bounds, transition: "fitBounds", options: { padding: [16, 16], animate: false } };
+      // Leaflet caches the container size; the grid may have settled since, so re-measure first
+      // (dash-leaflet applies invalidateSize before the viewport in the same render)
+      const view = { bounds: b.bounds, transition: "fitBounds", options: { padding: [16, 16], animate: false } };
+      return [Date.now(), view];
     },
   };
 })();

@@ -90,6 +90,7 @@ def register(
     )
     app.clientside_callback(
         ClientsideFunction("meeting", "fit"),
+        Output("meeting-map", "invalidateSize"),
         Output("meeting-map", "viewport"),
         Input("meeting-bounds", "data"),
         Input("meeting-map", "n_loads"),

@@ -38,6 +38,7 @@ def _map(regions: Regions) -> dl.MapContainer:
         center=[(south + north) / 2, (west + east) / 2],
         zoom=7,
         zoomSnap=0.1,
+        zoomControl=False,  # drilled by clicks (the wheel still zooms); Leaflet's buttons do not scale
         attributionControl=False,
         className="meeting-map",
         style={"width": "100%", "height": "100%"},

@@ -117,14 +117,21 @@ def bar_figure(view: View, lang: str, region_names: dict[int, str], px: float) -
                 "y": [region_names.get(c, str(c)) for c, _ in shown],
                 "x": [v * factor for _, v in shown],
                 "text": [format_value(view.indicator, v, lang) for _, v in shown],
-                "textposition": "auto",
+                "textposition": "outside",
+                "textfont": {"size": px * 0.85, "color": TEXT},
+                "cliponaxis": False,
                 "marker": {"color": ["#facc15" if c == view.region else view.colours[c] for c, _ in shown]},
                 "hoverinfo": "y+text",
             }
         ],
         "layout": _layout(
             px,
-            xaxis={"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True},
+            xaxis={
+                "gridcolor": GRID,
+                "zerolinecolor": GRID,
+                "automargin": True,
+                "range": [0, max([v * factor for _, v in shown] + [0]) * 1.18 or 1],
+            },
             yaxis={"automargin": True, "tickfont": {"size": px * 0.9}},
             bargap=0.25,
         ),
@@ -132,12 +139,18 @@ def bar_figure(view: View, lang: str, region_names: dict[int, str], px: float) -
 
 
 def trend_figure(shown: str, days: list[int], values: list[float | None], px: float) -> dict:
-    """A line of the daily values (rates in %)."""
+    """A line of the daily values (rates in %); the last day (today, still running) as a hollow marker."""
     factor = 100 if INDICATORS.get(shown) == "pct" else 1
     x = [f"{d // 10000}-{d // 100 % 100:02d}-{d % 100:02d}" for d in days]
     y = [None if v is None else v * factor for v in values]
+    today = {
+        "type": "scatter", "mode": "markers", "x": x[-1:], "y": y[-1:], "hoverinfo": "x+y",
+        "marker": {"size": px * 0.7, "color": "rgba(0,0,0,0)", "line": {"color": "#fde68a", "width": 2}},
+    }  # fmt: skip
+    x, y = x[:-1], y[:-1]
     return {
         "data": [
+            today,
             {
                 "type": "scatter",
                 "mode": "lines+markers" if len(days) <= 30 else "lines",
@@ -147,7 +160,7 @@ def trend_figure(shown: str, days: list[int], values: list[float | None], px: fl
                 "marker": {"size": px / 2.5},
                 "fill": "tozeroy",
                 "fillcolor": "rgba(56,189,248,0.12)",
-            }
+            },
         ],
         "layout": _layout(
             px,
