@@ -4,7 +4,7 @@ arguments built) → BatchReport; and the Store protocol every source's state wr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from streams.licences import ApplyResult
 from streams.schema import Event
@@ -16,8 +16,8 @@ class Store(Protocol):
     """What the consumer needs of a source's state writer (LicenceStore, EventStore)."""
 
     def place(self, events: list[Event]) -> tuple[list, list[str | None]]: ...
-    def prepare(self, events: list[Event], places: list, now_ms: int | None = None) -> list: ...
-    def commit(self, args: list) -> ApplyResult: ...
+    def prepare(self, events: list[Event], places: list, now_ms: int | None = None) -> Any: ...
+    def commit(self, args: Any) -> ApplyResult: ...
     def apply(self, events: list[Event], places: list, now_ms: int | None = None) -> ApplyResult: ...
 
 
@@ -42,7 +42,7 @@ class Prepared:
     now_ms: int
     dead: list[tuple[str, str, dict | None, str]]
     extra_acks: list[tuple[str, str]]
-    applies: list[tuple[str, list]] = field(default_factory=list)
+    applies: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def raw_streams(response, **options) -> list:

@@ -1,20 +1,27 @@
-"""What each non-licence event does to state, as a list of operations: pure functions, no Redis.
+"""What the non-licence events of a batch do to state, gathered per batch: pure functions, no Redis.
 
-An operation is ``(op, key, field, value)``:
+Every event adds its operations to a :class:`BatchEffects`, which merges what can be merged before
+anything is sent:
 
-- ``incr``: add an integer to a hash counter (summed per batch; order does not matter);
-- ``max``: keep the largest number seen (order does not matter);
-- ``merge``: merge a JSON object into a versioned record; newer fields win whatever the arrival
-  order, older ones only fill gaps (so out-of-order delivery gives the same record).
+- counters (``incr``): summed per hash field over the batch (order does not matter);
+- days (the days index and the dirty days): once per day, not once per event;
+- ``max`` (the latest inspection of a licence) and ``cover`` (the licence's coverage set gets its
+  latest inspection, if it is valid): the largest time per licence;
+- ``merge``: a JSON patch of a versioned record, kept per event and in order (per-field
+  last-writer-wins: newer fields win whatever the arrival order, older ones only fill gaps);
+- ``check``: per event, observe a scan / inspection far from the licence's registered point, or goods
+  for a suspended / revoked licence.
 
-``streams/lua/apply_effects.lua`` applies them atomically together with the event's "seen" marker.
+``streams/lua/apply_effects.lua`` applies a batch atomically together with its "seen" markers, and
+only when none of its events was seen before: the store then drops those and gathers again, so a
+duplicate never counts twice (see :meth:`streams.event_store.EventStore.commit`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -23,7 +30,8 @@ from streams.payloads import CaseClosed, CaseOpened, ComplaintReceived, Inspecti
 from streams.schema import Event
 
 CST = dt.timezone(dt.timedelta(hours=8))
-Op = tuple[str, str, str, str]
+DAY_MS = 86_400_000
+_CST_MS = 8 * 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +53,27 @@ def local_day(when: dt.datetime) -> str:
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _day_of_number(number: int) -> str:
+    d = dt.date(1970, 1, 1) + dt.timedelta(days=number)
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
+def event_day(event: Event) -> str:
+    """:func:`local_day` of the event's ``occurred_at``, from its epoch milliseconds (no datetime work).
+
+    UTC+8 has no daylight saving, so the local day is the day number of ``occurred_ms`` + 8 h.
+    """
+    if event.occurred_ms >= 0:
+        return _day_of_number((event.occurred_ms + _CST_MS) // DAY_MS)
+    return local_day(event.occurred_at)  # before 1970 the millisecond was truncated, not floored
+
+
 @functools.lru_cache(maxsize=512)
 def day_start_ms(day: str) -> int:
     """Epoch ms of local midnight starting ``day`` (``YYYYMMDD``): the score in the days index."""
     d = dt.datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=CST)
     return int(d.timestamp() * 1000)
-
-
-def day_ops(source: str, day: str) -> list[Op]:
-    """Index the day of a counter change and mark it dirty for incremental readers."""
-    return [
-        ("zadd", keys.days_index(source), day, str(day_start_ms(day))),
-        ("sadd", keys.DIRTY_DAYS, f"{source}:{day}", "-"),
-    ]
 
 
 def _where(place: Place) -> dict[str, object]:
@@ -70,63 +86,118 @@ def _where(place: Place) -> dict[str, object]:
     }
 
 
-def effects(event: Event, place: Place | None) -> list[Op]:
-    """The state operations of one validated, placed event (``place`` None for events without one)."""
-    p = event.payload
-    day = local_day(event.occurred_at)
-    counts = keys.day_counts(event.source, day)
-    ops = day_ops(event.source, day) if not isinstance(p, CaseClosed) else []
-    if isinstance(p, InspectionCompleted):
-        where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
-        return ops + [
-            ("incr", counts, f"{place.county}:{p.outcome}", "1"),
-            ("max", keys.LAST_INSPECTION, p.licence_no, str(int(p.finished_at.timestamp() * 1000))),
-            ("cover", p.licence_no, "-", str(int(p.finished_at.timestamp() * 1000))),
-            ("check", p.licence_no, where, "f"),
-        ]
-    if isinstance(p, CaseOpened):
-        record = {
-            "kind": p.kind,
-            "value_cny": p.value_cny,
-            "packs": p.packs,
-            "licence_no": p.licence_no,
-            "status": "open",
-            "opened_at": event.occurred_at.isoformat(),
-            **_where(place),
-        }
-        value = str(round(p.value_cny))
-        return ops + [
-            ("merge", keys.records("case"), p.case_id, orjson.dumps(record).decode()),
-            ("incr", counts, f"{place.county}:{p.kind}", "1"),
-            ("incr", counts, f"{place.county}:value_cny", value),
-            ("incr", counts, f"{place.county}:value_cny:{p.kind}", value),
-        ]
-    if isinstance(p, CaseClosed):
-        record = {
-            "status": "closed",
-            "result": p.result,
-            "penalty_cny": p.penalty_cny,
-            "closed_at": event.occurred_at.isoformat(),
-        }
-        return [("merge", keys.records("case"), p.case_id, orjson.dumps(record).decode())]
-    if isinstance(p, ScanRecorded):
-        # a corridor delivery-county > scan-county; equal counties are local sales
-        where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
-        return ops + [
-            ("incr", counts, f"{p.licence_region}>{place.county}", "1"),
-            ("check", p.licence_no, where, "fi"),
-        ]
-    if isinstance(p, ComplaintReceived):
-        record = {
-            "channel": p.channel,
-            "category": p.category,
-            "text": p.text,
-            "address": p.address,
-            "received_at": event.occurred_at.isoformat(),
-            **_where(place),
-        }
-        return ops + [
-            ("merge", keys.records("complaint"), p.complaint_id, orjson.dumps(record).decode()),
-            ("incr", counts, f"{place.county}:{p.category}", "1"),
-        ]
-    raise TypeError(f"no effects defined for {type(p).__name__}")
+@dataclass
+class BatchEffects:
+    """The operations of a batch of events of one source, merged where order does not matter."""
+
+    source: str
+    incr: dict[str, dict[str, int]] = field(default_factory=dict)  # key → field → sum
+    days: set[str] = field(default_factory=set)  # days that got a counter change
+    last_inspection: dict[str, int] = field(default_factory=dict)  # licence → latest inspection (ms)
+    cover: dict[str, int] = field(default_factory=dict)  # licence → latest inspection (ms)
+    checks: list[tuple[str, str, int, str, str]] = field(default_factory=list)  # no, id, ver, where, flags
+    merges: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # key → (id, ver, json)
+    _counts: dict[str, str] = field(default_factory=dict)  # day → its counter key
+
+    def _day_counts(self, event: Event) -> dict[str, int]:
+        day = event_day(event)
+        key = self._counts.get(day)
+        if key is None:
+            key = self._counts[day] = keys.day_counts(self.source, day)
+            self.days.add(day)
+        fields = self.incr.get(key)
+        if fields is None:
+            fields = self.incr[key] = {}
+        return fields
+
+    def _latest(self, table: dict[str, int], licence_no: str, ms: int) -> None:
+        if table.get(licence_no, -1) < ms:
+            table[licence_no] = ms
+
+    def _merge(self, key: str, record_id: str, event: Event, record: dict) -> None:
+        self.merges.setdefault(key, []).append((record_id, event.occurred_ms, orjson.dumps(record).decode()))
+
+    def add(self, event: Event, place: Place | None) -> None:
+        """Add one validated, placed event (``place`` None for events without one, e.g. ``case.closed``)."""
+        p = event.payload
+        if isinstance(p, ScanRecorded):
+            # a corridor delivery-county > scan-county; equal counties are local sales
+            counts = self._day_counts(event)
+            f = f"{p.licence_region}>{place.county}"
+            counts[f] = counts.get(f, 0) + 1
+            where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
+            self.checks.append((p.licence_no, event.id, event.occurred_ms, where, "fi"))
+        elif isinstance(p, InspectionCompleted):
+            counts = self._day_counts(event)
+            f = f"{place.county}:{p.outcome}"
+            counts[f] = counts.get(f, 0) + 1
+            finished = int(p.finished_at.timestamp() * 1000)
+            self._latest(self.last_inspection, p.licence_no, finished)
+            self._latest(self.cover, p.licence_no, finished)
+            where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
+            self.checks.append((p.licence_no, event.id, event.occurred_ms, where, "f"))
+        elif isinstance(p, CaseOpened):
+            record = {
+                "kind": p.kind,
+                "value_cny": p.value_cny,
+                "packs": p.packs,
+                "licence_no": p.licence_no,
+                "status": "open",
+                "opened_at": event.occurred_at.isoformat(),
+                **_where(place),
+            }
+            self._merge(keys.records("case"), p.case_id, event, record)
+            counts = self._day_counts(event)
+            value = round(p.value_cny)
+            for f, n in (
+                (f"{place.county}:{p.kind}", 1),
+                (f"{place.county}:value_cny", value),
+                (f"{place.county}:value_cny:{p.kind}", value),
+            ):
+                counts[f] = counts.get(f, 0) + n
+        elif isinstance(p, CaseClosed):
+            record = {
+                "status": "closed",
+                "result": p.result,
+                "penalty_cny": p.penalty_cny,
+                "closed_at": event.occurred_at.isoformat(),
+            }
+            self._merge(keys.records("case"), p.case_id, event, record)
+        elif isinstance(p, ComplaintReceived):
+            record = {
+                "channel": p.channel,
+                "category": p.category,
+                "text": p.text,
+                "address": p.address,
+                "received_at": event.occurred_at.isoformat(),
+                **_where(place),
+            }
+            self._merge(keys.records("complaint"), p.complaint_id, event, record)
+            counts = self._day_counts(event)
+            f = f"{place.county}:{p.category}"
+            counts[f] = counts.get(f, 0) + 1
+        else:
+            raise TypeError(f"no effects defined for {type(p).__name__}")
+
+    def sections(self) -> list[str | int]:
+        """The batch's operations as script arguments (the layout is described in apply_effects.lua)."""
+        out: list[str | int] = [len(self.incr)]
+        for key, fields in self.incr.items():
+            out += [key, len(fields), *fields, *fields.values()]
+        out += [len(self.last_inspection), *self.last_inspection, *self.last_inspection.values()]
+        out += [len(self.days)]
+        for day in self.days:
+            out += [day_start_ms(day), day]
+        out += [f"{self.source}:{day}" for day in self.days]
+        out += [len(self.cover)]
+        for item in self.cover.items():
+            out += item
+        out += [len(self.checks)]
+        for check in self.checks:
+            out += check
+        out += [len(self.merges)]
+        for key, patches in self.merges.items():
+            out += [key, len(patches)]
+            for patch in patches:
+                out += patch
+        return out

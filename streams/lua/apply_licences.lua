@@ -82,14 +82,12 @@ local function covered(m)
   if m and m[2] == "valid" and m[4] ~= "-" then return m[4] end
   return nil
 end
+-- moves between coverage sets are settled once per licence after the batch (step 3): cov_from keeps
+-- where the licence was covered before its first move in the batch (false: nowhere)
+local cov_from = {}
 local function recover(no, old, m)
   local before, after = covered(old), covered(m)
-  if before == after then return end
-  if before then redis.call("ZREM", cov_prefix .. before, no) end
-  if after then
-    local t = redis.call("HGET", last_inspection, no)
-    if t then redis.call("ZADD", cov_prefix .. after, t, no) end
-  end
+  if before ~= after and cov_from[no] == nil then cov_from[no] = before or false end
 end
 
 local days = {}
@@ -167,10 +165,50 @@ chunked("HSET", KEYS[3], meta_args, 2)
 chunked("HSET", KEYS[2], rec_args, 2)
 chunked("GEOADD", KEYS[4], geo_args, 3)
 chunked("SADD", KEYS[1], new_ids, 1)
+-- counters: per key one HMGET and one HSET (the same as an HINCRBY per field, in two calls)
 for key, fields in pairs(deltas) do
+  local names, adds = {}, {}
   for field, delta in pairs(fields) do
-    if delta ~= 0 then redis.call("HINCRBY", key, field, delta) end
+    if delta ~= 0 then names[#names + 1] = field; adds[#adds + 1] = delta end
   end
+  for i = 1, #names, 1000 do
+    local last = math.min(i + 999, #names)
+    local cur, args = redis.call("HMGET", key, unpack(names, i, last)), {}
+    for j = i, last do
+      args[#args + 1] = names[j]
+      args[#args + 1] = string.format("%d", tonumber(cur[j - i + 1] or "0") + adds[j])
+    end
+    redis.call("HSET", key, unpack(args))
+  end
+end
+
+-- coverage: a licence that moved leaves the set it was in before the batch and enters the one of its
+-- county now (if valid and placed) with its latest inspection; the same as each move in turn
+do
+  local movers, entering = {}, {}
+  for no, _ in pairs(cov_from) do
+    movers[#movers + 1] = no
+    if covered(meta[no]) then entering[#entering + 1] = no end
+  end
+  local t = {}
+  for i = 1, #entering, 1000 do
+    local part = redis.call("HMGET", last_inspection, unpack(entering, i, math.min(i + 999, #entering)))
+    for j = 1, #part do t[entering[i + j - 1]] = part[j] or nil end
+  end
+  local rems, adds = {}, {}
+  for _, no in ipairs(movers) do
+    local before, after = cov_from[no], covered(meta[no])
+    if before and not (after == before and t[no]) then
+      local g = rems[cov_prefix .. before] or {}; rems[cov_prefix .. before] = g
+      g[#g + 1] = no
+    end
+    if after and t[no] then
+      local g = adds[cov_prefix .. after] or {}; adds[cov_prefix .. after] = g
+      g[#g + 1] = t[no]; g[#g + 1] = no
+    end
+  end
+  for key, members in pairs(rems) do chunked("ZREM", key, members, 1) end
+  for key, args in pairs(adds) do chunked("ZADD", key, args, 2) end
 end
 
 for day, day_ms in pairs(days) do
