@@ -22,7 +22,7 @@ window.wf = window.wf || {};
         color: p.sel ? "#fde047" : "#9cc9ff",
         weight: p.sel ? 3 : 1.2,
         fillColor: p.fill || "#334155",
-        fillOpacity: 0.62,
+        fillOpacity: p.dim ? 0.18 : 0.62,
       };
     },
     /* A permanent label on each region: its name and value, as text nodes. */
@@ -37,10 +37,11 @@ window.wf = window.wf || {};
       layer.bindTooltip(label, { permanent: true, direction: "center", className: "meeting-label", interactive: false });
     },
     shopPoint: function (feature, latlng) {
-      const c = STATUS_COLOUR[feature.properties.s] || STATUS_COLOUR.v;
+      const p = feature.properties, c = STATUS_COLOUR[p.s] || STATUS_COLOUR.v;
       return L.circleMarker(latlng, {
-        className: "meeting-shop meeting-shop-" + feature.properties.s,
-        radius: 5, color: "#0b1220", weight: 1, fillColor: c, fillOpacity: 0.95,
+        className: "meeting-shop meeting-shop-" + p.s + (p.sel ? " meeting-shop-selected" : ""),
+        radius: p.sel ? 11 : 6, color: p.sel ? "#fde047" : "#0b1220", weight: p.sel ? 3 : 1,
+        fillColor: c, fillOpacity: 0.95,
       });
     },
     shopTooltip: function (feature, layer) {

@@ -153,11 +153,14 @@ def register(
         shops, note = {"type": "FeatureCollection", "features": []}, ""
         if view.level == "county":
             features, total = county_shops(r, view.region, bounds[view.region], MAX_SHOPS)
+            chosen = view.shop.licence_no if view.shop is not None else None
+            for f in features:
+                f["properties"]["sel"] = f["properties"]["no"] == chosen
             shops = {"type": "FeatureCollection", "features": features}
             note = t(lang, "meeting.map.shops").format(shown=len(features), total=total)
         box = bounds[view.region]
         if view.shop is not None and view.shop.lon is not None:
-            d = 0.01
+            d = 0.02
             box = (view.shop.lon - d, view.shop.lat - d, view.shop.lon + d, view.shop.lat + d)
         if view.shop is not None:
             name = view.shop.record.get("shop_name") or view.shop.licence_no

@@ -120,7 +120,13 @@ def bar_figure(view: View, lang: str, region_names: dict[int, str], px: float) -
                 "textposition": "outside",
                 "textfont": {"size": px * 0.85, "color": TEXT},
                 "cliponaxis": False,
-                "marker": {"color": ["#facc15" if c == view.region else view.colours[c] for c, _ in shown]},
+                "marker": {
+                    "color": [view.colours[c] for c, _ in shown],
+                    "line": {
+                        "color": ["#fde047" if c == view.region else "rgba(0,0,0,0)" for c, _ in shown],
+                        "width": px / 5,
+                    },
+                },
                 "hoverinfo": "y+text",
             }
         ],
@@ -198,6 +204,7 @@ def region_layer(view: View, regions: Regions, lang: str, region_names: dict[int
                 "v": format_value(view.indicator, value, lang),
                 "fill": view.colours.get(code),
                 "sel": code == view.region,
+                "dim": level == "county" and code == view.region,  # its shops are drawn on top
             },
         }
     return {"type": "FeatureCollection", "features": list(by_code.values())}

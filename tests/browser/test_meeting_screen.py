@@ -17,6 +17,7 @@ from tests.integration.meeting_scenario import seed
 PASSWORD = "correct horse battery"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SUZHOU = 320500
+ACTIVE = "#meeting-kpi-active .meeting-kpi-value"
 
 #: (tiles outside the viewport, overlapping pairs, overflowing elements, page scroll size)
 LAYOUT_PROBLEMS = """() => {
@@ -24,18 +25,22 @@ LAYOUT_PROBLEMS = """() => {
   const tiles = [...document.querySelectorAll('.meeting-tile')].map(el => [el, el.getBoundingClientRect()]);
   for (const [el, r] of tiles) {
     if (r.width < 10 || r.height < 10) out.push('empty ' + el.className);
-    if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5) out.push('outside ' + el.className);
-    if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) out.push('overflow ' + el.className);
+    if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5)
+      out.push('outside ' + el.className);
+    if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
+      out.push('overflow ' + el.className);
   }
   for (let i = 0; i < tiles.length; i++) for (let j = i + 1; j < tiles.length; j++) {
     const a = tiles[i][1], b = tiles[j][1];
     if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
       out.push('overlap ' + tiles[i][0].className + ' / ' + tiles[j][0].className);
   }
-  for (const el of document.querySelectorAll('.meeting-kpi-value, .meeting-kpi-label, .meeting-h2, .meeting-title'))
+  const texts = '.meeting-kpi-value, .meeting-kpi-label, .meeting-h2, .meeting-title';
+  for (const el of document.querySelectorAll(texts))
     if (el.scrollWidth > el.clientWidth + 1) out.push('cut ' + el.className + ': ' + el.textContent);
   const doc = document.documentElement;
-  if (doc.scrollWidth > W || doc.scrollHeight > H) out.push('page scrolls ' + doc.scrollWidth + 'x' + doc.scrollHeight);
+  if (doc.scrollWidth > W || doc.scrollHeight > H)
+    out.push('page scrolls ' + doc.scrollWidth + 'x' + doc.scrollHeight);
   return out;
 }"""
 
@@ -95,7 +100,7 @@ def test_a_leader_drills_down_by_clicking_and_back_by_the_breadcrumb(
         )
         page.wait_for_selector(".meeting-region-320505", timeout=15_000)  # the map shows Suzhou's counties
         page.wait_for_function(
-            f"() => document.querySelector('#meeting-kpi-active .meeting-kpi-value')?.innerText !== '{province}'",
+            f"() => document.querySelector('{ACTIVE}')?.innerText !== '{province}'",
             timeout=15_000,
         )
         assert int(kpi(page, "active").replace(",", "")) < int(province.replace(",", ""))
@@ -106,12 +111,19 @@ def test_a_leader_drills_down_by_clicking_and_back_by_the_breadcrumb(
         if (width, height) != (7680, 2160):
             page.screenshot(path=str(SHOTS / f"meeting-city-{width}x{height}.png"))
 
+        if width == 1920:  # on down to a county and one of its shops: the card, as text
+            page.click(".meeting-region-320505")
+            page.wait_for_selector(".meeting-shop", timeout=15_000)
+            page.click(".meeting-shop", force=True)  # whichever shop is on top there
+            page.wait_for_selector(".meeting-shop-selected", timeout=15_000)
+            assert page.inner_text("#meeting-card").count("3205") >= 1  # the licence number
+            assert page.eval_on_selector_all(".meeting-crumb", "cs => cs.length") == 4
         page.click(".meeting-crumb[data-adcode='320000']")  # back up by the breadcrumb
         page.wait_for_function(
             "() => document.querySelector('.meeting-crumb-current')?.innerText === '江苏省'", timeout=15_000
         )
         page.wait_for_function(
-            f"() => document.querySelector('#meeting-kpi-active .meeting-kpi-value')?.innerText === '{province}'",
+            f"() => document.querySelector('{ACTIVE}')?.innerText === '{province}'",
             timeout=15_000,
         )
         page.wait_for_selector(f".meeting-region-{SUZHOU}", timeout=15_000)
