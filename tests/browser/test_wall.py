@@ -29,7 +29,8 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     page.on("request", lambda req: requests.append(req.url))
     page.goto(stack.url + "/wall")
 
-    page.wait_for_selector("#wall-map path.wf-cell", timeout=30_000)
+    # attached, not necessarily visible: the licence scene's pane is hidden while another scene shows
+    page.wait_for_selector("#wall-map path.wf-cell", state="attached", timeout=30_000)
     page.wait_for_function(
         "() => document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000
     )
@@ -89,6 +90,12 @@ def test_the_freshness_badge_turns_red_when_the_feed_stops(redis_client, stack_f
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.goto(stack.url + "/wall")
     page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '2'", timeout=15_000
+    )
+    # the page may load more than 3 s after the first events were taken in: one more, once it is up
+    page.wait_for_timeout(1000)
+    add_licences(redis_client, 1, start=100)
+    page.wait_for_function(
         "() => document.querySelector('#wall-freshness')?.className.includes('wall-badge-fresh')",
         timeout=15_000,
     )
@@ -109,7 +116,7 @@ def test_the_freshness_badge_turns_red_when_the_feed_stops(redis_client, stack_f
 FITS = """() => {
   const W = window.innerWidth, H = window.innerHeight;
   const out = [];
-  for (const sel of ['.wall-header', '.wall-map-frame', '.wall-kpi', '.wall-legend', '.wall-footer',
+  for (const sel of ['.wall-header', '.wall-map-frame', '.wall-kpi', '.wall-scene-box', '.wall-footer',
                      '#wall-clock', '#wall-freshness', '.wall-credit']) {
     for (const el of document.querySelectorAll(sel)) {
       const r = el.getBoundingClientRect();
