@@ -108,12 +108,13 @@ def ranking(
 
 
 def hour_bins(times_ms: Iterable[int], now_ms: int, hours: int = 24) -> list[int]:
-    """Counts per hour over the last ``hours`` hours, oldest first; the last bin ends at ``now_ms``."""
+    """Counts per hour over the last ``hours`` hours, oldest first; the last bin ends at ``now_ms``.
+    Bins are (start, end] like the ZCOUNTs of ``wall_data.inspection_hours``."""
     bins = [0] * hours
     start = now_ms - hours * HOUR_MS
     for t in times_ms:
         if start < t <= now_ms:
-            bins[min(hours - 1, int((t - start) // HOUR_MS))] += 1
+            bins[int((t - start - 1) // HOUR_MS)] += 1
     return bins
 
 
