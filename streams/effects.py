@@ -23,8 +23,6 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-import orjson
-
 from core import keys
 from streams.payloads import CaseClosed, CaseOpened, ComplaintReceived, InspectionCompleted, ScanRecorded
 from streams.schema import Event
@@ -95,8 +93,9 @@ class BatchEffects:
     days: set[str] = field(default_factory=set)  # days that got a counter change
     last_inspection: dict[str, int] = field(default_factory=dict)  # licence → latest inspection (ms)
     cover: dict[str, int] = field(default_factory=dict)  # licence → latest inspection (ms)
-    checks: list[tuple[str, str, int, str, str]] = field(default_factory=list)  # no, id, ver, where, flags
-    merges: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # key → (id, ver, json)
+    #: licence, event id, version, lon, lat, county, flags
+    checks: list[tuple[str, ...]] = field(default_factory=list)
+    merges: dict[str, list[tuple[str, int, dict]]] = field(default_factory=dict)  # key → (id, ver, patch)
     _counts: dict[str, str] = field(default_factory=dict)  # day → its counter key
 
     def _day_counts(self, event: Event) -> dict[str, int]:
@@ -114,8 +113,13 @@ class BatchEffects:
         if table.get(licence_no, -1) < ms:
             table[licence_no] = ms
 
+    def _check(self, licence_no: str, event: Event, place: Place, flags: str) -> None:
+        # the point as text with 6 decimals, as the distance has always been computed from
+        where = (f"{place.lon:.6f}", f"{place.lat:.6f}", str(place.county))
+        self.checks.append((licence_no, event.id, str(event.occurred_ms), *where, flags))
+
     def _merge(self, key: str, record_id: str, event: Event, record: dict) -> None:
-        self.merges.setdefault(key, []).append((record_id, event.occurred_ms, orjson.dumps(record).decode()))
+        self.merges.setdefault(key, []).append((record_id, event.occurred_ms, record))
 
     def add(self, event: Event, place: Place | None) -> None:
         """Add one validated, placed event (``place`` None for events without one, e.g. ``case.closed``)."""
@@ -125,8 +129,7 @@ class BatchEffects:
             counts = self._day_counts(event)
             f = f"{p.licence_region}>{place.county}"
             counts[f] = counts.get(f, 0) + 1
-            where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
-            self.checks.append((p.licence_no, event.id, event.occurred_ms, where, "fi"))
+            self._check(p.licence_no, event, place, "fi")
         elif isinstance(p, InspectionCompleted):
             counts = self._day_counts(event)
             f = f"{place.county}:{p.outcome}"
@@ -134,8 +137,7 @@ class BatchEffects:
             finished = int(p.finished_at.timestamp() * 1000)
             self._latest(self.last_inspection, p.licence_no, finished)
             self._latest(self.cover, p.licence_no, finished)
-            where = f"{place.lon:.6f} {place.lat:.6f} {place.county}"
-            self.checks.append((p.licence_no, event.id, event.occurred_ms, where, "f"))
+            self._check(p.licence_no, event, place, "f")
         elif isinstance(p, CaseOpened):
             record = {
                 "kind": p.kind,
@@ -179,25 +181,20 @@ class BatchEffects:
         else:
             raise TypeError(f"no effects defined for {type(p).__name__}")
 
-    def sections(self) -> list[str | int]:
-        """The batch's operations as script arguments (the layout is described in apply_effects.lua)."""
-        out: list[str | int] = [len(self.incr)]
-        for key, fields in self.incr.items():
-            out += [key, len(fields), *fields, *fields.values()]
-        out += [len(self.last_inspection), *self.last_inspection, *self.last_inspection.values()]
-        out += [len(self.days)]
-        for day in self.days:
-            out += [day_start_ms(day), day]
-        out += [f"{self.source}:{day}" for day in self.days]
-        out += [len(self.cover)]
-        for item in self.cover.items():
-            out += item
-        out += [len(self.checks)]
-        for check in self.checks:
-            out += check
-        out += [len(self.merges)]
-        for key, patches in self.merges.items():
-            out += [key, len(patches)]
-            for patch in patches:
-                out += patch
-        return out
+    def document(self, ids: list[str]) -> dict[str, list]:
+        """The batch's operations for the apply script (layout: the top of apply_effects.lua)."""
+        days = sorted(self.days)
+        return {
+            "ids": ids,
+            "counters": [[key, list(fields), list(fields.values())] for key, fields in self.incr.items()],
+            "latest": [list(self.last_inspection), list(self.last_inspection.values())],
+            "days": [
+                [x for day in days for x in (day_start_ms(day), day)],
+                [f"{self.source}:{day}" for day in days],
+            ],
+            "cover": [x for no, ms in self.cover.items() for x in (no, str(ms))],
+            "checks": [x for check in self.checks for x in check],
+            "merges": [
+                [key, [x for patch in patches for x in patch]] for key, patches in self.merges.items()
+            ],
+        }

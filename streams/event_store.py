@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import orjson
 import redis
 
 from core import keys
@@ -81,7 +82,6 @@ class EventStore:
         return [
             p.now_ms,
             p.received,
-            len(p.events),
             last_event,
             keys.LICENCE_META,
             keys.coverage(""),
@@ -91,8 +91,7 @@ class EventStore:
             keys.LAST_INSPECTION,
             keys.days_index(self.source),
             keys.DIRTY_DAYS,
-            *[e.id for e in p.events],
-            *gathered.sections(),
+            orjson.dumps(gathered.document([e.id for e in p.events])),
         ]
 
     def commit(self, p: PreparedEffects) -> ApplyResult:
