@@ -41,6 +41,8 @@ CSRF_EXEMPT_PREFIXES = ("/api/v1/events", "/socket.io/")
 DATA_PREFIXES = ("/_dash-", "/api/", "/geo/")
 KIOSK_PAGES = frozenset({"/", "/wall"})
 KIOSK_OUTPUTS = ("wall-", "page-content")
+#: the data a wall reads (its layers, boundaries, callbacks); other data routes refuse a kiosk
+KIOSK_DATA_PREFIXES = ("/_dash-", "/api/v1/wall/", "/api/v1/map/", "/geo/")
 
 
 def load_secret(settings: Settings) -> str:
@@ -182,6 +184,8 @@ def install(
             return redirect(target + ("&expired=1" if g.get("wf_expired") else ""), code=303)
         if user.kiosk:
             if path == "/_dash-update-component" and not kiosk_may_call(request.get_json(silent=True)):
+                return json_error(403, "kiosk: this link shows the wall only")
+            if path.startswith(DATA_PREFIXES) and not path.startswith(KIOSK_DATA_PREFIXES):
                 return json_error(403, "kiosk: this link shows the wall only")
             if not path.startswith(DATA_PREFIXES) and path not in KIOSK_PAGES:
                 return redirect("/wall", code=303)
