@@ -17,6 +17,7 @@ Every route asks for a signed-in user and checks the province scope, as the prod
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -134,6 +135,10 @@ def main() -> None:
     from core.settings import load_or_exit
 
     settings = load_or_exit()
+    if "WF_BENCH_LICENCE_PUSH_SECONDS" in os.environ:  # bench/latency.py --push-seconds, to compare
+        import core.push
+
+        core.push.LICENCE_PUSH_SECONDS = float(os.environ["WF_BENCH_LICENCE_PUSH_SECONDS"])
     web = create_app(settings, connect_or_exit(settings))
     from core.push import room
 

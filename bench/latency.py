@@ -155,18 +155,31 @@ def row(name: str, lat: list[float], missing: int, updates: int) -> str:
     )
 
 
+def push_interval(override: float | None) -> str:
+    from core.push import LICENCE_PUSH_SECONDS
+
+    return f"{LICENCE_PUSH_SECONDS if override is None else override:g} s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=2000.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to send")
     parser.add_argument("--tick-ms", type=float, default=10.0, help="one XADD pipeline per tick")
     parser.add_argument("--logs", default=None, help="keep the stack's logs in this directory")
+    parser.add_argument(
+        "--push-seconds",
+        type=float,
+        default=None,
+        help="override core.push.LICENCE_PUSH_SECONDS in the web process (0: one push per batch), to compare",
+    )
     args = parser.parse_args()
-    print(f"before: {load_average()}")
+    env = {} if args.push_seconds is None else {"WF_BENCH_LICENCE_PUSH_SECONDS": str(args.push_seconds)}
+    print(f"before: {load_average()}; licence pushes at most every {push_interval(args.push_seconds)}")
     with (
         tempfile.TemporaryDirectory(prefix="wf-latency-") as tmp,
         private_redis() as server,
-        stack(server, Path(args.logs or tmp)) as s,
+        stack(server, Path(args.logs or tmp), **env) as s,
         chromium() as browser,
     ):
         r = server.client()
@@ -198,9 +211,11 @@ def main() -> None:
             try:
                 wait_for_count(page, sel, base + len(sent), 60_000)
             except PlaywrightTimeout:
-                shown = page.inner_text(sel)
+                applied = int(r.hget(keys.licence_counts("valid"), str(PROVINCE)) or 0)
                 raise SystemExit(
-                    f"{sel} shows {shown}, not {base + len(sent)}, 60 s after the last event"
+                    f"{sel} shows {page.inner_text(sel)}, not {base + len(sent):,}, 60 s after the last"
+                    " event;"
+                    f" in Redis the count is {applied:,} (the consumer's state)"
                 ) from None
         time.sleep(0.2)
         stop.set()
