@@ -19,7 +19,7 @@ import redis
 from core import keys
 from geo.coords import to_wgs84
 from geo.index import RegionIndex
-from streams.effects import day_start_ms, local_day
+from streams.effects import day_start_ms, event_day
 from streams.payloads import LicenceChanged, LicenceIssued, LicenceRenewed
 from streams.schema import Event
 
@@ -58,14 +58,15 @@ class LicenceStore:
         self.resolutions = tuple(sorted(resolutions))  # the Lua script pairs cells with these in order
         self._script = r.register_script(_SCRIPT)
 
-    def place(self, events: list[Event]) -> tuple[list[str | None], list[str | None]]:
-        """Compute the place string of every event that carries a point (vectorised).
+    def place(self, events: list[Event]) -> tuple[list[list[str] | None], list[str | None]]:
+        """Compute the place of every event that carries a point (vectorised).
 
-        Returns (places, errors): for each event either a place string (``""`` for events that
-        carry no point) or an error reason for a point outside the province.
+        Returns (places, errors): for each event either its place — ``[county, city, lon, lat, cell
+        per resolution ...]`` as text, ``[]`` for events that carry no point — or an error reason for
+        a point outside the province.
         """
         full = [i for i, e in enumerate(events) if getattr(e.payload, "point", None) is not None]
-        places: list[str | None] = [""] * len(events)
+        places: list[list[str] | None] = [[] for _ in events]
         errors: list[str | None] = [None] * len(events)
         if not full:
             return places, errors
@@ -86,29 +87,20 @@ class LicenceStore:
                 errors[i] = f"data.point: ({x:.5f}, {y:.5f}) WGS-84 lies outside every county"
                 continue
             finest = h3.latlng_to_cell(y, x, resolutions[-1])  # coarser cells are its parents
-            cells = " ".join([h3.cell_to_parent(finest, res) for res in resolutions[:-1]] + [finest])
-            places[i] = f"{county} {cities[j]} {x:.6f} {y:.6f} {cells}"
+            cells = [h3.cell_to_parent(finest, res) for res in resolutions[:-1]]
+            places[i] = [str(county), str(cities[j]), f"{x:.6f}", f"{y:.6f}", *cells, finest]
         return places, errors
 
-    def apply(self, events: list[Event], places: list[str], now_ms: int | None = None) -> ApplyResult:
+    def apply(self, events: list[Event], places: list[list[str]], now_ms: int | None = None) -> ApplyResult:
         """Apply already validated and placed events in one atomic script call."""
         return self.commit(self.prepare(events, places, now_ms))
 
-    def prepare(self, events: list[Event], places: list[str], now_ms: int | None = None) -> list[str | int]:
+    def prepare(
+        self, events: list[Event], places: list[list[str]], now_ms: int | None = None
+    ) -> list[str | int | bytes]:
         """The script arguments for a batch (CPU only: may run while the previous batch commits)."""
-        args: list[str | int] = [
-            keys.LICENCE_CELLS_PREFIX,
-            keys.LICENCE_COUNTS_PREFIX,
-            " ".join(str(r) for r in self.resolutions),
-            now_ms if now_ms is not None else int(time.time() * 1000),
-            len(events),
-            keys.day_counts("licence", ""),  # the prefix: the script appends the day
-            keys.days_index("licence"),
-            keys.DIRTY_DAYS,
-            keys.coverage(""),  # the prefix: the script appends the county
-            keys.LAST_INSPECTION,
-            keys.observations("holder"),
-        ]
+        flat: list[object] = []
+        days: dict[str, str] = {}
         for event, place in zip(events, places, strict=True):
             p = event.payload
             if isinstance(p, LicenceIssued):
@@ -122,17 +114,25 @@ class LicenceStore:
             if event.status:
                 record["status"] = event.status
             record["_v"] = event.occurred_ms  # every field of the record is last-writer-wins on this
-            day = local_day(event.occurred_at)
+            day = event_day(event)
+            if day not in days:
+                days[day] = str(day_start_ms(day))
             holder = p.holder if isinstance(p, LicenceChanged) and p.holder else ""
-            args += [event.id, p.licence_no, event.occurred_ms, event.status, place]
-            args += [
-                orjson.dumps(record).decode(),
-                day,
-                day_start_ms(day),
-                event.type.split(".", 1)[1],
-                holder,
-            ]
-        return args
+            flat += [event.id, p.licence_no, str(event.occurred_ms), event.status, place]
+            flat += [orjson.dumps(record).decode(), day, f"{p.licence_no[:6]}:{event.type[8:]}", holder]
+        return [
+            keys.LICENCE_CELLS_PREFIX,
+            keys.LICENCE_COUNTS_PREFIX,
+            " ".join(str(r) for r in self.resolutions),
+            now_ms if now_ms is not None else int(time.time() * 1000),
+            orjson.dumps({"days": days, "events": flat}),
+            keys.day_counts("licence", ""),  # the prefix: the script appends the day
+            keys.days_index("licence"),
+            keys.DIRTY_DAYS,
+            keys.coverage(""),  # the prefix: the script appends the county
+            keys.LAST_INSPECTION,
+            keys.observations("holder"),
+        ]
 
     def commit(self, args: list[str | int]) -> ApplyResult:
         """Run the apply script on prepared arguments."""

@@ -5,12 +5,13 @@
 --
 -- KEYS: 1 seen set, 2 records hash, 3 meta hash, 4 geo set, 5 version counter, 6 source status hash
 -- ARGV: 1 cell key prefix ("wf:lic:h3:"), 2 count key prefix ("wf:lic:count:"),
---       3 space-separated H3 resolutions, 4 ingest time (ms), 5 number of events,
+--       3 space-separated H3 resolutions, 4 ingest time (ms), 5 the batch as one JSON object,
 --       6 day counter prefix ("wf:day:licence:"), 7 days index, 8 dirty days set,
---       9 coverage prefix ("wf:cov:"), 10 latest-inspection hash, 11 holder observations,
---       then 10 values per event: id, licence_no, version_ms, status ("" keeps it), place ("" keeps
---       it; else "county city lon lat cell1 cell2 ..."), json (record fields, with "_v" = version),
---       day (YYYYMMDD), the day's midnight (ms), kind (issued, renewed, changed, suspended, …),
+--       9 coverage prefix ("wf:cov:"), 10 latest-inspection hash, 11 holder observations.
+-- The batch: {"days": {day (YYYYMMDD): its midnight (ms)}, "events": [9 values per event]}: id,
+--       licence_no, version_ms (text), status ("" keeps it), place ([] keeps it; else [county, city,
+--       lon, lat, cell1, cell2, ...]), json (record fields as text, with "_v" = version), day,
+--       day counter field ("<issuing county>:<kind>", kind = issued, renewed, changed, suspended, …),
 --       holder ("" unless a licence.changed gave a new holder)
 -- Meta per licence: "status_version status place_version county city lon lat cell1 ...", with "-"
 -- for an unknown status or place. Status, place and each record field are last-writer-wins on the
@@ -20,10 +21,12 @@
 local cell_prefix, count_prefix = ARGV[1], ARGV[2]
 local resolutions = {}
 for r in string.gmatch(ARGV[3], "%S+") do resolutions[#resolutions + 1] = r end
-local now_ms, n = ARGV[4], tonumber(ARGV[5])
+local now_ms, batch = ARGV[4], cjson.decode(ARGV[5])
 local day_prefix, days_index, dirty_key = ARGV[6], ARGV[7], ARGV[8]
 local cov_prefix, last_inspection, holder_key = ARGV[9], ARGV[10], ARGV[11]
-local FIRST, W = 12, 10
+local events, day_ms = batch.events, batch.days
+local W = 9
+local n = #events / W
 
 local function split(s)
   local t = {}
@@ -38,13 +41,20 @@ local function chunked(cmd, key, items, width)
     redis.call(cmd, key, unpack(items, i, math.min(i + step - 1, #items)))
   end
 end
+local function hmget(key, fields)
+  local out = {}
+  for i = 1, #fields, 1000 do
+    local part = redis.call("HMGET", key, unpack(fields, i, math.min(i + 999, #fields)))
+    for k = 1, #part do out[i + k - 1] = part[k] end
+  end
+  return out
+end
 
--- 1. read what the batch needs: seen markers and current metas, a few calls for the whole batch
+-- 1. read what the batch needs: seen markers, current metas and the records of known licences
 local ids, nos, listed = {}, {}, {}
 for i = 0, n - 1 do
-  local o = FIRST + i * W
-  ids[#ids + 1] = ARGV[o]
-  local no = ARGV[o + 1]
+  ids[#ids + 1] = events[i * W + 1]
+  local no = events[i * W + 2]
   if not listed[no] then listed[no] = true; nos[#nos + 1] = no end
 end
 local was_seen = {}
@@ -52,29 +62,48 @@ for i = 1, #ids, 1000 do
   local part = redis.call("SMISMEMBER", KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
   for k = 1, #part do was_seen[i + k - 1] = part[k] == 1 end
 end
-local meta = {}
-for i = 1, #nos, 1000 do
-  local part = redis.call("HMGET", KEYS[3], unpack(nos, i, math.min(i + 999, #nos)))
-  for k = 1, #part do
-    if part[k] then meta[nos[i + k - 1]] = split(part[k]) end
+local meta, known = {}, {}
+do
+  local part = hmget(KEYS[3], nos)
+  for k = 1, #nos do
+    if part[k] then meta[nos[k]] = split(part[k]); known[#known + 1] = nos[k] end
   end
+end
+local stored = {}  -- records of licences already known, as stored (decoded when first needed)
+do
+  local part = hmget(KEYS[2], known)
+  for k = 1, #known do stored[known[k]] = part[k] end
 end
 local records = {}  -- decoded records of licences touched twice or already stored
 
 -- counter changes, summed per (key, field) and written once at the end
 local deltas = {}
+local function table_of(key)
+  local d = deltas[key]
+  if d == nil then d = {}; deltas[key] = d end
+  return d
+end
+local cell_tables, count_tables, province = {}, {}, {}  -- per status; per county
 local function count(m, delta)
-  if m[2] == "-" or m[4] == "-" then return end
-  for i, res in ipairs(resolutions) do
-    local key = cell_prefix .. res .. ":" .. m[2]
-    local d = deltas[key] or {}; deltas[key] = d
-    d[m[7 + i]] = (d[m[7 + i]] or 0) + delta
+  local status = m[2]
+  if status == "-" or m[4] == "-" then return end
+  local cells = cell_tables[status]
+  if cells == nil then
+    cells = {}
+    for i, res in ipairs(resolutions) do cells[i] = table_of(cell_prefix .. res .. ":" .. status) end
+    cell_tables[status] = cells
+    count_tables[status] = table_of(count_prefix .. status)
   end
-  local key = count_prefix .. m[2]
-  local d = deltas[key] or {}; deltas[key] = d
-  for _, field in ipairs({m[4], m[5], string.sub(m[4], 1, 2) .. "0000"}) do
-    d[field] = (d[field] or 0) + delta
+  for i = 1, #resolutions do
+    local d, cell = cells[i], m[7 + i]
+    d[cell] = (d[cell] or 0) + delta
   end
+  local d, county = count_tables[status], m[4]
+  local prov = province[county]
+  if prov == nil then prov = string.sub(county, 1, 2) .. "0000"; province[county] = prov end
+  d[county] = (d[county] or 0) + delta
+  d[m[5]] = (d[m[5]] or 0) + delta
+  d[prov] = (d[prov] or 0) + delta
 end
 
 -- coverage: a licence counts in its county's coverage set only while it is valid and placed
@@ -94,11 +123,11 @@ local days = {}
 
 -- 2. apply each event to the tables
 local applied, dups, stale, last_event = 0, 0, 0, 0
-local dirty, new_ids, in_batch, raw = {}, {}, {}, {}
+local dirty, new_ids, in_batch, raw, moved = {}, {}, {}, {}, {}
 for i = 0, n - 1 do
-  local o = FIRST + i * W
-  local id, no, ver, status, place, json = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
-  local day, day_ms, kind, holder = ARGV[o + 6], ARGV[o + 7], ARGV[o + 8], ARGV[o + 9]
+  local o = i * W
+  local id, no, ver, status, place = events[o + 1], events[o + 2], events[o + 3], events[o + 4], events[o + 5]
+  local json, day, day_field, holder = events[o + 6], events[o + 7], events[o + 8], events[o + 9]
   if was_seen[i + 1] or in_batch[id] then
     dups = dups + 1
   else
@@ -113,18 +142,17 @@ for i = 0, n - 1 do
       changed = changed or m[2] ~= status
       m[1], m[2] = ver, status
     end
-    if place ~= "" and (m[4] == "-" or tonumber(m[3]) <= vnum) then
-      local p = split(place)
-      m = {m[1], m[2], ver}
-      for _, v in ipairs(p) do m[#m + 1] = v end
+    if #place > 0 and (m[4] == "-" or tonumber(m[3]) <= vnum) then
+      m = {m[1], m[2], ver, unpack(place)}
       changed = true
+      moved[no] = true
     end
     if old == nil and records[no] == nil then
       raw[no] = json  -- a licence seen for the first time: store the record as sent
       changed = true
     else
       if records[no] == nil then
-        records[no] = cjson.decode(raw[no] or redis.call("HGET", KEYS[2], no) or '{"_v": -1}')
+        records[no] = cjson.decode(raw[no] or stored[no] or '{"_v": -1}')
         raw[no] = nil
       end
       local rec_changed
@@ -134,15 +162,11 @@ for i = 0, n - 1 do
     if old ~= nil then count(old, -1) end
     count(m, 1)
     recover(no, old, m)
-    do
-      -- events per day, county and kind (issued, cancelled …) for the indicators; the county is the
-      -- licence number's first six digits (its issuing county), so any arrival order counts alike
-      local key = day_prefix .. day
-      local field = string.sub(no, 1, 6) .. ":" .. kind
-      local d = deltas[key] or {}; deltas[key] = d
-      d[field] = (d[field] or 0) + 1
-      days[day] = day_ms
-    end
+    -- events per day, county and kind (issued, cancelled …) for the indicators; the county is the
+    -- licence number's first six digits (its issuing county), so any arrival order counts alike
+    local d = table_of(day_prefix .. day)
+    d[day_field] = (d[day_field] or 0) + 1
+    days[day] = day_ms[day]
     if holder ~= "" then redis.call("ZADD", holder_key, ver, holder .. "|" .. no) end
     meta[no] = m
     dirty[no] = true
@@ -151,13 +175,13 @@ for i = 0, n - 1 do
   end
 end
 
--- 3. write everything back
+-- 3. write everything back (a point goes to the geo set only when the batch gave one)
 local meta_args, rec_args, geo_args = {}, {}, {}
 for no, _ in pairs(dirty) do
   local m = meta[no]
   meta_args[#meta_args + 1] = no; meta_args[#meta_args + 1] = table.concat(m, " ")
   rec_args[#rec_args + 1] = no; rec_args[#rec_args + 1] = raw[no] or cjson.encode(records[no])
-  if m[4] ~= "-" then
+  if moved[no] then
     geo_args[#geo_args + 1] = m[6]; geo_args[#geo_args + 1] = m[7]; geo_args[#geo_args + 1] = no
   end
 end
@@ -171,15 +195,12 @@ for key, fields in pairs(deltas) do
   for field, delta in pairs(fields) do
     if delta ~= 0 then names[#names + 1] = field; adds[#adds + 1] = delta end
   end
-  for i = 1, #names, 1000 do
-    local last = math.min(i + 999, #names)
-    local cur, args = redis.call("HMGET", key, unpack(names, i, last)), {}
-    for j = i, last do
-      args[#args + 1] = names[j]
-      args[#args + 1] = string.format("%d", tonumber(cur[j - i + 1] or "0") + adds[j])
-    end
-    redis.call("HSET", key, unpack(args))
+  local cur, args = hmget(key, names), {}
+  for j = 1, #names do
+    args[#args + 1] = names[j]
+    args[#args + 1] = string.format("%d", tonumber(cur[j] or "0") + adds[j])
   end
+  chunked("HSET", key, args, 2)
 end
 
 -- coverage: a licence that moved leaves the set it was in before the batch and enters the one of its
@@ -191,9 +212,9 @@ do
     if covered(meta[no]) then entering[#entering + 1] = no end
   end
   local t = {}
-  for i = 1, #entering, 1000 do
-    local part = redis.call("HMGET", last_inspection, unpack(entering, i, math.min(i + 999, #entering)))
-    for j = 1, #part do t[entering[i + j - 1]] = part[j] or nil end
+  do
+    local part = hmget(last_inspection, entering)
+    for j = 1, #entering do t[entering[j]] = part[j] or nil end
   end
   local rems, adds = {}, {}
   for _, no in ipairs(movers) do
@@ -211,8 +232,8 @@ do
   for key, args in pairs(adds) do chunked("ZADD", key, args, 2) end
 end
 
-for day, day_ms in pairs(days) do
-  redis.call("ZADD", days_index, day_ms, day)
+for day, ms in pairs(days) do
+  redis.call("ZADD", days_index, ms, day)
   redis.call("SADD", dirty_key, "licence:" .. day)
 end
 
