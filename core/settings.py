@@ -291,7 +291,11 @@ class WallSettings(_Section):
     heat_days: int = Field(7, ge=1, le=30)  # inspection-heat window (the coverage gap is always 30 days)
     flow_days: int = Field(7, ge=1, le=90)  # cross-region flow arcs: cartons over this many days
     # per-source override of stale_after_seconds, e.g. {case: 3600}: slow feeds are not "stale" at 60 s
-    source_stale_seconds: dict[Literal["licence", "inspection", "case", "scan", "complaint"], float] = {}
+    source_stale_seconds: dict[Literal["licence", "inspection", "case", "scan", "complaint"], float] = {
+        "case": 3600,
+        "complaint": 1800,
+        "inspection": 900,
+    }
 
 
 class WorkerSettings(_Section):

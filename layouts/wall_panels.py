@@ -16,11 +16,11 @@ from layouts.i18n import CATALOGUES, t
 
 KPIS = (  # (key, unit key); the active-licence tile's value is updated clientside by push
     ("active", "wall.kpi.unit"),
-    ("inspections", "wall.unit.times"),
+    ("inspections", "wall.kpi.inspections.unit"),
     ("coverage", ""),
-    ("warnings", "wall.unit.items"),
-    ("cases", "wall.unit.cases"),
-    ("cross", "wall.unit.cartons"),
+    ("warnings", "wall.kpi.warnings.unit"),
+    ("cases", "wall.kpi.cases.unit"),
+    ("cross", "wall.kpi.cross.unit"),
 )
 HEAT_RAMP = ("#3b1d4a", "#6b21a8", "#a21caf", "#db2777", "#f43f5e", "#fb923c", "#fde047")
 
