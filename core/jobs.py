@@ -7,16 +7,29 @@ from datetime import timedelta
 from typing import Any
 
 from rq import Queue, Repeat, Retry
-from rq.job import JobStatus
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
 
 #: A job in one of these states will run (again): do not enqueue another under its id.
 ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
+def status_of(queue: Queue, job_id: str) -> JobStatus | None:
+    """The status of job ``job_id``, or None when there is no such job.
+
+    A job can finish (and, with ``result_ttl=0``, vanish) between the fetch and the status read;
+    rq then raises InvalidJobOperation, which means the same as "no such job" here.
+    """
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+        return job.get_status()
+    except (NoSuchJobError, InvalidJobOperation):
+        return None
+
+
 def is_alive(queue: Queue, job_id: str) -> bool:
     """Whether the job ``job_id`` is queued, scheduled, deferred or running."""
-    job = queue.fetch_job(job_id)
-    return job is not None and job.get_status() in ALIVE
+    return status_of(queue, job_id) in ALIVE
 
 
 def ensure_repeating(

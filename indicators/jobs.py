@@ -16,6 +16,7 @@ newer result, then announced on ``wf:updates``. Jobs get their parameters explic
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import time
@@ -26,10 +27,11 @@ import orjson
 import pandas as pd
 import redis
 from rq import Queue, Retry, get_current_job
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from core import keys
+from core.jobs import status_of
 from core.settings import IndicatorSettings, Settings
 from indicators.compute import compute_indicators, windows_at
 from indicators.reader import DayCache, read_inputs
@@ -170,15 +172,15 @@ def schedule_indicators(r: redis.Redis, settings: Settings, now_ms: int | None =
                 schedule_recompute(r, params)  # re-seed the recurring chain should it have stopped
                 return True
             except DuplicateJobError:
-                try:
-                    status = Job.fetch(job_id, connection=r).get_status()
-                except NoSuchJobError:
+                status = status_of(queue, job_id)
+                if status is None:
                     continue  # finished between the two calls: try again
                 if status in PENDING:
                     return False
                 if status == JobStatus.STARTED:
                     break  # running: use the other id
-                Job.fetch(job_id, connection=r).delete()  # failed / stopped / canceled: replace it
+                with contextlib.suppress(NoSuchJobError, InvalidJobOperation):
+                    Job.fetch(job_id, connection=r).delete()  # failed / stopped / canceled: replace it
     return False  # both ids running (several workers): the next batch or the recurring recompute follows
 
 
