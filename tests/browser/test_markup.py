@@ -1,10 +1,14 @@
 """Markup and script payloads in upstream and user text render as literal text in the browser.
 
 The payloads go into every text field an upstream system or a user fills: a licence event's shop
-name, holder and address (it becomes a dead letter shown on /ops), a warning's facts (holder, licence
+name, holder and address (a valid one: a shop on the /wall and /meeting maps and the /meeting shop
+card and breadcrumb; an invalid one: a dead letter shown on /ops), a warning's facts (holder, licence
 number) and evidence, a duty officer's notes and reply, and a user's display name (the header and
-the audit trail). Each screen in :data:`SCREENS` is opened: no dialog may fire, no element may be made
-of the payloads, and the payloads must be visible as text. Append new screens to :data:`SCREENS`.
+the audit trail). Warning types are codes of the alert engine that /duty and /meeting only show as
+catalogue labels; the wall's ticker and pins show an unknown code as it is, so before /wall a warning
+whose type is the payload is added. Each screen in :data:`SCREENS` is opened, its tooltips hovered:
+no dialog may fire, no element may be made of the payloads, and the payloads must be visible as
+text. Append new screens to :data:`SCREENS`.
 """
 
 from __future__ import annotations
@@ -38,11 +42,19 @@ INJECTED = (
 
 @dataclass
 class Screen:
-    """A screen to check: its path, what to do once it is open, and the elements whose text to read."""
+    """A screen to check: its path, what to do once it is open, and the elements whose text to read.
+
+    ``ready(page)`` waits for and opens the parts showing the payloads; it may return texts read on
+    the way (tooltips close when the pointer moves on), by name, to be checked like ``texts``.
+    ``before(r)`` adds data only this screen (and the ones after it) may see.
+    """
 
     path: str
-    ready: Callable  # (page) -> None: wait for and open the parts showing the payloads
+    ready: Callable  # (page) -> dict[str, str] | None
     texts: tuple[str, ...]
+    before: Callable | None = None
+    #: the screen has the account header with the user's display name (the wall has none)
+    header: bool = True
 
 
 def _duty_ready(page) -> None:
@@ -57,17 +69,86 @@ def _ops_ready(page) -> None:
     page.wait_for_function(
         "() => document.querySelector('#ops-dead-list')?.innerText.includes('alert(1)')", timeout=30_000
     )
+    assert "长长长" in page.inner_text("#ops-dead-list")  # the long address, as text
+
+
+TOOLTIPS = "() => [...document.querySelectorAll('.leaflet-tooltip')].map((e) => e.textContent).join('\\n')"
+
+
+def _tooltip(page, selector: str, timeout: int = 30_000) -> str:
+    """Hover ``selector`` and return the text of the tooltips once one shows a payload."""
+    page.hover(selector, timeout=timeout)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.leaflet-tooltip')]"
+        ".some((e) => e.textContent.includes('alert(1)'))",
+        timeout=10_000,
+    )
+    assert page.evaluate(INJECTED) == 0, f"markup made of a payload in the tooltip of {selector}"
+    return page.evaluate(TOOLTIPS)
+
+
+def _scene(page, name: str) -> None:
+    page.wait_for_function(
+        f"() => document.querySelector('#wall-root')?.className.includes('wall-scene-{name}')", timeout=30_000
+    )
+
+
+def _wall_ready(page) -> dict[str, str]:
+    page.wait_for_function(
+        "() => document.querySelector('#wall-ticker')?.innerText.includes('alert(1)')", timeout=30_000
+    )
+    _scene(page, "licences")
+    # the one shop in view, as a point (any class: the layer's style function renames it)
+    point = ".leaflet-scene-licences-pane path.leaflet-interactive"
+    page.wait_for_selector(point, timeout=30_000)
+    shop = _tooltip(page, point)
+    page.mouse.move(5, 5)
+    _scene(page, "warnings")
+    pin = _tooltip(page, ".leaflet-scene-warnings-pane path.wf-pin-orange")  # the payload-typed warning
+    page.mouse.move(5, 5)
+    return {"shop tooltip": shop, "pin tooltip": pin}
+
+
+def _meeting_ready(page) -> dict[str, str]:
+    page.wait_for_selector("#meeting-card .meeting-warning", timeout=30_000)  # the province's warnings
+    warnings = page.inner_text("#meeting-card")
+    page.click(".meeting-region-320100")
+    page.wait_for_selector(".meeting-region-320102", timeout=15_000)
+    page.click(".meeting-region-320102")
+    page.wait_for_selector(".meeting-shop", timeout=15_000)
+    tip = _tooltip(page, ".meeting-shop")
+    page.click(".meeting-shop", force=True)
+    page.wait_for_selector(".meeting-crumb-shop", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector('#meeting-card')?.innerText.includes('alert(1)')", timeout=15_000
+    )
+    assert "alert(1)" not in warnings  # the warning list shows catalogue labels and region names only
+    return {"shop tooltip": tip}
+
+
+def _payload_type(r) -> None:
+    """A warning whose type code is the payload, at Gusu (Suzhou), level 2 (an orange pin)."""
+    cand = {
+        "type": XSS, "condition": "type:xss", "level": 2, "region": 320508, "regions": [320508],
+        "place": {"lon": 120.62, "lat": 31.31}, "facts": {"count": 1}, "evidence": {},
+    }  # fmt: skip
+    upsert_warnings(r, [cand], int(time.time() * 1000), 24 * 3_600_000, 50)
 
 
 SCREENS = [
     Screen("/duty", _duty_ready, ("#duty-facts", "#duty-evidence", "#duty-audit", ".leaflet-tooltip")),
     Screen("/ops", _ops_ready, ("#ops-dead-list",)),
+    Screen("/meeting", _meeting_ready, ("#meeting-card", ".meeting-crumb-shop")),
+    # last: /duty and /meeting know only the engine's warning types
+    Screen("/wall", _wall_ready, ("#wall-ticker",), before=_payload_type, header=False),
 ]
 
 
 def seed(r, now: int) -> None:
     bad = issued_data("320102000777", shop_name=XSS, holder=XSS, address=LONG, crs="bogus")
     r.xadd(keys.inbound("licence"), entry(data=bad))  # invalid: becomes a dead letter on /ops
+    shop = issued_data("320102000778", shop_name=XSS, holder=XSS, address=XSS)
+    r.xadd(keys.inbound("licence"), entry(data=shop))  # valid: a shop on the maps, the /meeting card
     cand = {
         "type": "holder_with_several_licences", "condition": "holder:xss", "level": 1, "region": 320102,
         "regions": [320102], "place": {"lon": 118.78, "lat": 32.05},
@@ -92,6 +173,8 @@ def test_payloads_render_as_literal_text(redis_client, stack_factory, browser, t
         WATCHFLOOR_AUTH_MODE="local",
         WATCHFLOOR_AUTH_USERS_FILE=str(users),
         WATCHFLOOR_AUTH_SECRET_FILE=str(tmp_path / "secret"),
+        WATCHFLOOR_WALL_SCENES="[licences, warnings]",  # the scenes with upstream text in tooltips
+        WATCHFLOOR_WALL_SCENE_SECONDS="6",
     )
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
@@ -105,21 +188,23 @@ def test_payloads_render_as_literal_text(redis_client, stack_factory, browser, t
     page.click("#login-submit")
     page.wait_for_url(stack.url + "/duty")
     for screen in SCREENS:
+        if screen.before is not None:
+            screen.before(r)
         page.goto(stack.url + screen.path)
-        screen.ready(page)
+        read = screen.ready(page) or {}
         page.wait_for_timeout(500)  # give an injected handler the time to fire
         assert page.evaluate(INJECTED) == 0, screen.path
         scripts = page.eval_on_selector_all("script", "ss => ss.filter(s => s.text.includes('alert')).length")
         assert scripts == 0, screen.path
         # the signed-in user's display name in the header, as text
-        assert "<svg onload=alert(1)>" in page.inner_text(".account-name"), screen.path
-        for selector in screen.texts:
-            text = page.inner_text(selector)
+        if screen.header:
+            assert "<svg onload=alert(1)>" in page.inner_text(".account-name"), screen.path
+        shown = {selector: page.inner_text(selector) for selector in screen.texts} | read
+        for selector, text in shown.items():
             missing = [
                 v for v in VISIBLE if v not in text and not (selector == ".leaflet-tooltip" and "<a" in v)
             ]
             assert not missing, (screen.path, selector, missing)
         assert dialogs == [], (screen.path, dialogs)
-    assert "长长长" in page.inner_text("#ops-dead-list")
     assert dialogs == [] and problems == [], problems
     context.close()
