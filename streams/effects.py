@@ -32,9 +32,10 @@ DAY_MS = 86_400_000
 _CST_MS = 8 * 3_600_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Place:
-    """Where an event happened: WGS-84 point, county and city, and how it was placed."""
+    """Where an event happened: WGS-84 point, county and city, and how it was placed (treat it as
+    immutable; not declared frozen because a frozen dataclass is slow to build, one per event)."""
 
     lon: float
     lat: float

@@ -100,26 +100,29 @@ class LicenceStore:
     ) -> list[str | int | bytes]:
         """The script arguments for a batch (CPU only: may run while the previous batch commits)."""
         flat: list[object] = []
+        records: list[bytes] = []
         days: dict[str, str] = {}
         for event, place in zip(events, places, strict=True):
             p = event.payload
+            # the record: the payload's fields (JSON from pydantic-core directly for the two events with
+            # many), its status, and "_v": every field of the record is last-writer-wins on this
+            tail = f'"status":"{event.status}",' if event.status else ""
+            tail = f'{tail}"_v":{event.occurred_ms}}}'.encode()
             if isinstance(p, LicenceIssued):
-                record = p.model_dump(mode="json")
+                record = p.__pydantic_serializer__.to_json(p)[:-1] + b"," + tail
             elif isinstance(p, LicenceChanged):
-                record = p.model_dump(mode="json", exclude_none=True)
+                record = p.__pydantic_serializer__.to_json(p, exclude_none=True)[:-1] + b"," + tail
             elif isinstance(p, LicenceRenewed):
-                record = {"valid_to": p.valid_to.isoformat()}
+                record = b'{"valid_to":"' + p.valid_to.isoformat().encode() + b'",' + tail
             else:
-                record = {"reason": p.reason}
-            if event.status:
-                record["status"] = event.status
-            record["_v"] = event.occurred_ms  # every field of the record is last-writer-wins on this
+                record = orjson.dumps({"reason": p.reason})[:-1] + b"," + tail
             day = event_day(event)
             if day not in days:
                 days[day] = str(day_start_ms(day))
             holder = p.holder if isinstance(p, LicenceChanged) and p.holder else ""
             flat += [event.id, p.licence_no, str(event.occurred_ms), event.status, place]
-            flat += [orjson.dumps(record).decode(), day, f"{p.licence_no[:6]}:{event.type[8:]}", holder]
+            flat += [day, f"{p.licence_no[:6]}:{event.type[8:]}", holder]
+            records.append(record)
         return [
             keys.LICENCE_CELLS_PREFIX,
             keys.LICENCE_COUNTS_PREFIX,
@@ -132,6 +135,7 @@ class LicenceStore:
             keys.coverage(""),  # the prefix: the script appends the county
             keys.LAST_INSPECTION,
             keys.observations("holder"),
+            *records,
         ]
 
     def commit(self, args: list[str | int]) -> ApplyResult:

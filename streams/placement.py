@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from geo.address import AddressIndex
@@ -10,6 +12,13 @@ from geo.coords import to_wgs84
 from geo.index import RegionIndex
 from streams.effects import Place
 from streams.schema import Event
+
+
+@functools.cache
+def _has(model: type, name: str) -> bool:
+    """Whether a payload model has the field (looked up once per model: ``model_fields`` is a
+    property in pydantic, slow on a hot path, and getattr's fallback slower still)."""
+    return name in model.model_fields
 
 
 class Placer:
@@ -23,11 +32,8 @@ class Placer:
         """For each event its place (None when it has none, e.g. ``case.closed``) or an error reason."""
         places: list[Place | None] = [None] * len(events)
         errors: list[str | None] = [None] * len(events)
-        # type(...).model_fields, not getattr: pydantic's attribute fallback is slow on a hot path
         with_point = [
-            i
-            for i, e in enumerate(events)
-            if "point" in type(e.payload).model_fields and e.payload.point is not None
+            i for i, e in enumerate(events) if _has(type(e.payload), "point") and e.payload.point is not None
         ]
         if with_point:
             pts = [events[i].payload.point for i in with_point]
@@ -45,11 +51,7 @@ class Placer:
                 else:
                     places[i] = Place(float(lon[j]), float(lat[j]), int(counties[j]), int(cities[j]), "point")
         for i, e in enumerate(events):
-            if (
-                places[i] is not None
-                or errors[i] is not None
-                or "address" not in type(e.payload).model_fields
-            ):
+            if places[i] is not None or errors[i] is not None or not _has(type(e.payload), "address"):
                 continue
             address = e.payload.address
             if address is None:

@@ -7,12 +7,13 @@
 -- ARGV: 1 cell key prefix ("wf:lic:h3:"), 2 count key prefix ("wf:lic:count:"),
 --       3 space-separated H3 resolutions, 4 ingest time (ms), 5 the batch as one JSON object,
 --       6 day counter prefix ("wf:day:licence:"), 7 days index, 8 dirty days set,
---       9 coverage prefix ("wf:cov:"), 10 latest-inspection hash, 11 holder observations.
--- The batch: {"days": {day (YYYYMMDD): its midnight (ms)}, "events": [9 values per event]}: id,
+--       9 coverage prefix ("wf:cov:"), 10 latest-inspection hash, 11 holder observations,
+--       then per event its record fields as JSON text, with "_v" = version (separate arguments: as
+--       strings inside the JSON batch they would cost more to decode than everything else).
+-- The batch: {"days": {day (YYYYMMDD): its midnight (ms)}, "events": [8 values per event]}: id,
 --       licence_no, version_ms (text), status ("" keeps it), place ([] keeps it; else [county, city,
---       lon, lat, cell1, cell2, ...]), json (record fields as text, with "_v" = version), day,
---       day counter field ("<issuing county>:<kind>", kind = issued, renewed, changed, suspended, …),
---       holder ("" unless a licence.changed gave a new holder)
+--       lon, lat, cell1, cell2, ...]), day, day counter field ("<issuing county>:<kind>", kind =
+--       issued, renewed, changed, suspended, …), holder ("" unless a licence.changed gave a new one)
 -- Meta per licence: "status_version status place_version county city lon lat cell1 ...", with "-"
 -- for an unknown status or place. Status, place and each record field are last-writer-wins on the
 -- event's occurred_at, so duplicates and any arrival order give the state of the ordered sequence.
@@ -25,7 +26,7 @@ local now_ms, batch = ARGV[4], cjson.decode(ARGV[5])
 local day_prefix, days_index, dirty_key = ARGV[6], ARGV[7], ARGV[8]
 local cov_prefix, last_inspection, holder_key = ARGV[9], ARGV[10], ARGV[11]
 local events, day_ms = batch.events, batch.days
-local W = 9
+local W, RECORDS = 8, 11
 local n = #events / W
 
 local function split(s)
@@ -127,7 +128,7 @@ local dirty, new_ids, in_batch, raw, moved = {}, {}, {}, {}, {}
 for i = 0, n - 1 do
   local o = i * W
   local id, no, ver, status, place = events[o + 1], events[o + 2], events[o + 3], events[o + 4], events[o + 5]
-  local json, day, day_field, holder = events[o + 6], events[o + 7], events[o + 8], events[o + 9]
+  local day, day_field, holder, json = events[o + 6], events[o + 7], events[o + 8], ARGV[RECORDS + i + 1]
   if was_seen[i + 1] or in_batch[id] then
     dups = dups + 1
   else
