@@ -184,6 +184,9 @@ def _map(south: float, west: float, north: float, east: float) -> dl.MapContaine
                 style={"zIndex": 410},
                 children=dl.GeoJSON(
                     id="wall-licences",
+                    # the province view asked for at once: the first paint does not wait for the map
+                    # to report its bounds; layerUrl (assets/wall.js) then follows the fitted view
+                    url=f"/api/v1/map/licences?bbox={west:.4f},{south:.4f},{east:.4f},{north:.4f}&zoom=7.00&v=0",
                     pane="scene-licences",
                     style=_fn("cellStyle"),
                     pointToLayer=_fn("pointToLayer"),
