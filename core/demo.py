@@ -3,7 +3,7 @@
 1. Load the settings (a bad value: one line and exit code 2).
 2. Unless ``redis.url`` is set, start a private redis-server (AOF on) under ``redis.embedded.dir`` and
    pass its address to every child in ``WATCHFLOOR_REDIS_URL``.
-3. Start the :data:`CHILDREN` (stream consumer, indicator worker, upstream simulator, web app), each
+3. Start the :data:`CHILDREN` (two stream consumers, indicator worker, upstream simulator, web app), each
    in its own process group, with this process's environment and the project root as working dir.
 4. A child that dies with a non-zero code (or a signal) is reported and restarted after a back-off
    (1, 2, 4, 8 … s, at most :data:`MAX_RESTARTS` per :data:`RESTART_WINDOW` seconds); one that exits
@@ -31,7 +31,9 @@ from core.settings import ROOT, Settings, load_or_exit
 
 #: (name, argv) of every process the demo runs; tests replace this list.
 CHILDREN: list[tuple[str, list[str]]] = [
+    # two consumers in the group: ingest throughput (bench/ingest.py) is counted with two processes
     ("consumer", [sys.executable, "-m", "streams.consumer"]),
+    ("consumer-2", [sys.executable, "-m", "streams.consumer"]),
     ("worker", [sys.executable, "-m", "indicators.worker"]),
     ("simulator", [sys.executable, "-m", "streams.simulator"]),
     ("web", [sys.executable, "app.py"]),
