@@ -117,6 +117,12 @@ def load(r, entries) -> None:
     pipe.execute()
 
 
+def redis_cpu(r) -> float:
+    """CPU seconds the redis-server has used (user + system): robust to other load on the machine."""
+    info = r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def raw_rate(r, batch: int) -> float:
     """Bare XREADGROUP + XACK over the same entries: no parsing, no state."""
     streams = {keys.inbound(s): ">" for s in SOURCES}
@@ -211,16 +217,24 @@ def main() -> None:
     print(
         f"{len(entries):,} events: " + ", ".join(f"{s} {sum(1 for x, _ in entries if x == s):,}" for s in MIX)
     )
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis("redis-server", Path(tmp)) as server:
         r = server.client()
         load(r, entries)
         del entries[:]  # the consumer process would not hold the whole scenario in memory
         tune_gc()  # as the consumer's main() does
+        cpu = redis_cpu(r)
         raw = raw_rate(r, args.batch)
+        cpu_raw, cpu = (redis_cpu(r) - cpu) / total * 1e6, redis_cpu(r)
         rate, applied = consumer_rate(r, settings, regions, index, total)
+        cpu_one = (redis_cpu(r) - cpu) / total * 1e6
         print(f"raw XREADGROUP+XACK:  {raw:>10,.0f} events/s  (batch {args.batch})")
         print(f"whole consumer:       {rate:>10,.0f} events/s  ({applied:,} applied)")
         print(f"ratio consumer / raw: {rate / raw:>10.1%}")
+        print(
+            f"redis-server CPU per event: raw {cpu_raw:.1f} µs, consumer {cpu_one:.1f} µs"
+            f" (one core: at most {1e6 / cpu_one:,.0f} events/s for any number of consumers)"
+        )
         if args.consumers:
             r.flushall()
             load(r, events(settings, regions, index, args.events))
@@ -229,6 +243,7 @@ def main() -> None:
                 f"{args.consumers} consumer processes: {many:>9,.0f} events/s  (one group, timed from the"
                 f" first applied event)  ratio to raw {many / raw:.1%}"
             )
+        print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
