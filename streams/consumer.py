@@ -155,14 +155,26 @@ class Consumer:
             report.version = licence_result.version
             self.announce_licences(licence_result.version, prepared.now_ms)
         if report.applied:
-            # debounced: one pending job each for many batches
-            schedule_indicators(self.r, self.settings)
-            schedule_warnings(self.r, self.settings)
+            self.schedule_jobs()
         others = {s: n for s, n in report.by_source.items() if s != "licence" and n}
         if others:
             message = {"topic": "events", "applied": others, "last_ingest_ms": prepared.now_ms}
             self.r.publish(keys.UPDATES, orjson.dumps(message))
         return report
+
+    def schedule_jobs(self) -> None:
+        """Ensure the (debounced) indicator and warning jobs follow this batch.
+
+        The batch is applied and acknowledged already, and the recurring recompute catches up on
+        anything a missed schedule leaves, so a job-queue error is logged and never stops ingest.
+        """
+        try:
+            schedule_indicators(self.r, self.settings)
+            schedule_warnings(self.r, self.settings)
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            print(f"consumer: job scheduling failed ({exc!r}); continuing", file=sys.stderr, flush=True)
 
     def announce_licences(self, version: int, ingest_ms: int) -> None:
         """Publish the new licence counts of the province and its cities on ``wf:updates``."""

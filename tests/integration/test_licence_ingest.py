@@ -203,3 +203,22 @@ def test_a_change_that_arrives_before_the_issue_still_wins(redis_client, consume
     record = orjson.loads(r.hget(keys.LICENCES, no))
     assert record["shop_name"] == "新店" and "_place" not in record
     assert active_counts(r, [320500, 320100])[320500] == 1
+
+
+def test_a_job_queue_error_after_a_batch_does_not_stop_ingest(redis_client, consumer, monkeypatch, capsys):
+    # what rq raised in the demo when an indicator job vanished between fetch and status read
+    from rq.exceptions import InvalidJobOperation
+
+    import streams.consumer as consumer_module
+
+    def broken(*args, **kwargs):
+        raise InvalidJobOperation("Failed to retrieve status for job: wf-ind-update-a")
+
+    monkeypatch.setattr(consumer_module, "schedule_indicators", broken)
+    r = redis_client
+    r.xadd(STREAM, entry(data=issued_data("320102000001"), event_id="job-1"))
+    assert drain(consumer) == 1
+    r.xadd(STREAM, entry(data=issued_data("320102000002"), event_id="job-2"))
+    assert drain(consumer) == 1  # the next batch is still read and applied
+    assert status_counts(r, 320102)["valid"] == 2
+    assert "job scheduling failed" in capsys.readouterr().err
