@@ -1,7 +1,8 @@
 """/duty in headless Chromium: a Nanjing duty officer takes a warning through the whole loop
 (acknowledge → dispatch → reply → reject → reply → accept) and reads the audit trail; an overdue
 warning, escalated by the overdue check at a controlled clock, shows as overdue and escalated.
-Screenshots of the screen at 1920x1080 and 3840x2160 go to docs/screenshots/."""
+Screenshots of the screen at 1920x1080 and 3840x2160 go to
+var/screenshots/ (reviewed copies in docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from core.users import UserRecord, hash_password, save_users
 from tests.browser.test_login import CSP_PROBE, watched_page
 
 PASSWORD = "correct horse battery"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# written under var/ (git-ignored) so a test run leaves the tree clean; docs/screenshots/ holds the
+# reviewed copies
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+SHOTS.mkdir(parents=True, exist_ok=True)
 H = loop.HOUR_MS
 
 

@@ -1,7 +1,8 @@
 """/meeting in headless Chromium on the real stack: a province leader clicks a city on the map (KPIs
 change, the breadcrumb shows the city), clicks the breadcrumb back to the province; a Nanjing leader
 sees Nanjing only. At 1920x1080, 3840x2160 and 7680x2160 every tile lies inside the viewport, tiles do
-not overlap and nothing overflows. Screenshots (province and city views) go to docs/screenshots/."""
+not overlap and nothing overflows. Screenshots (province and city views) go to
+var/screenshots/ (reviewed copies in docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from tests.browser.test_login import CSP_PROBE, watched_page
 from tests.integration.meeting_scenario import seed
 
 PASSWORD = "correct horse battery"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# written under var/ (git-ignored) so a test run leaves the tree clean; docs/screenshots/ holds the
+# reviewed copies
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+SHOTS.mkdir(parents=True, exist_ok=True)
 SUZHOU = 320500
 ACTIVE = "#meeting-kpi-active .meeting-kpi-value"
 
