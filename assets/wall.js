@@ -12,6 +12,10 @@ window.wf = window.wf || {};
     if (n === null || n === undefined) return "—";
     return Number(n).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB");
   }
+  function shopStyle(feature) {
+    const c = STATUS_COLOUR[feature.properties.s] || STATUS_COLOUR.v;
+    return { className: "wf-shop wf-shop-" + feature.properties.s, pane: "scene-licences", radius: 6, color: "#0b1220", weight: 1, fillColor: c, fillOpacity: 0.95 };
+  }
   function textNode(s) {
     const el = document.createElement("span");
     el.textContent = s;
@@ -24,13 +28,14 @@ window.wf = window.wf || {};
       return { color: h.color, weight: h.weight, fill: false, opacity: 0.9 };
     },
     cellStyle: function (feature, context) {
+      // Leaflet applies style() to point markers too: a shop keeps its status colours
+      if (feature.geometry && feature.geometry.type === "Point") return shopStyle(feature);
       const n = feature.properties.n || 0;
       const k = Math.min(RAMP.length - 1, feature.properties.k || 0); // log-scaled class from the server
       return { className: "wf-cell", color: RAMP[k], weight: 0.5, fillColor: RAMP[k], fillOpacity: n > 0 ? 0.72 : 0.15 };
     },
     pointToLayer: function (feature, latlng) {
-      const c = STATUS_COLOUR[feature.properties.s] || STATUS_COLOUR.v;
-      return L.circleMarker(latlng, { className: "wf-shop wf-shop-" + feature.properties.s, pane: "scene-licences", radius: 6, color: "#0b1220", weight: 1, fillColor: c, fillOpacity: 0.95 });
+      return L.circleMarker(latlng, shopStyle(feature));
     },
     onEachFeature: function (feature, layer) {
       const p = feature.properties;

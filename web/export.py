@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from flask import Blueprint, Response, request
@@ -33,7 +34,16 @@ _LOCK = threading.Lock()
 
 
 def render(page_html: str, fmt: str, width: int, height: int) -> bytes:
-    """Print ``page_html`` to PDF (one page of ``width`` × ``height`` px) or PNG (that size)."""
+    """Print ``page_html`` to PDF (one page of ``width`` × ``height`` px) or PNG (that size).
+
+    Runs in a thread of its own: Playwright's sync API refuses a thread with a running asyncio loop
+    (a server thread of an async host, or a test process that drives a browser itself).
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_render, page_html, fmt, width, height).result()
+
+
+def _render(page_html: str, fmt: str, width: int, height: int) -> bytes:
     with _LOCK, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:

@@ -141,3 +141,20 @@ def test_the_wall_fits_the_screen_at_wall_and_desktop_sizes(redis_client, stack_
         )
         assert page.evaluate(FITS) == [], f"at {width}x{height}"
         page.close()
+
+
+def test_few_licences_in_view_show_as_shops_in_their_status_colour(redis_client, stack_factory, browser):
+    # 3 licences, under map.max_points: the layer sends shops, which keep their colour (the layer's
+    # style function used to repaint them as faint empty cells)
+    add_licences(redis_client, 3)
+    stack = stack_factory()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(stack.url + "/wall")
+    page.wait_for_selector("#wall-map path.wf-shop-v", state="attached", timeout=30_000)
+    shops = page.locator("#wall-map path.wf-shop-v")
+    assert shops.count() == 3
+    assert page.locator("#wall-map path.wf-cell").count() == 0
+    for i in range(3):
+        assert shops.nth(i).get_attribute("fill") == "#34d399"
+        assert float(shops.nth(i).get_attribute("fill-opacity")) > 0.9
+    page.close()
