@@ -10,10 +10,9 @@ import orjson
 
 from alerts.store import upsert_warnings
 from core import keys
-from core.users import UserRecord, hash_password, save_users
 from layouts.duty import REFRESH_MS
-from tests.browser.test_duty_screen import PASSWORD, sign_in, warning
-from tests.browser.test_login import CSP_PROBE, watched_page
+from tests.browser.test_duty_screen import nanjing_duty_stack, probed_context, sign_in, warning
+from tests.browser.test_login import watched_page
 
 H = 3_600_000
 
@@ -34,16 +33,9 @@ def test_a_new_warning_arrives_by_push_within_two_seconds(redis_client, stack_fa
     r = redis_client
     now = int(time.time() * 1000)
     upsert_warnings(r, [warning(320102, 2, "complaint_spike", 1)], now - H, 24 * H, 50)
-    users = tmp_path / "users.yaml"
-    save_users(users, {"li.nj": UserRecord("li.nj", hash_password(PASSWORD), "duty", 320100, "李南京")})
-    stack = stack_factory(
-        WATCHFLOOR_AUTH_MODE="local",
-        WATCHFLOOR_AUTH_USERS_FILE=str(users),
-        WATCHFLOOR_AUTH_SECRET_FILE=str(tmp_path / "secret"),
-    )
+    stack = nanjing_duty_stack(stack_factory, tmp_path)
     problems: list[str] = []
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    context.add_init_script(CSP_PROBE)
+    context = probed_context(browser)
     page = watched_page(context, problems)
     triggers: list[list[str]] = []  # changedPropIds of every queue refresh the page asks for
     page.on(

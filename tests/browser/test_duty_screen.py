@@ -35,6 +35,24 @@ def warning(county: int, level: int, kind: str, n: int, place=(118.78, 32.04)) -
     }  # fmt: skip
 
 
+def nanjing_duty_stack(stack_factory, tmp_path: Path):
+    """The real stack with local sign-in and one user: li.nj, duty officer for Nanjing (320100)."""
+    users = tmp_path / "users.yaml"
+    save_users(users, {"li.nj": UserRecord("li.nj", hash_password(PASSWORD), "duty", 320100, "李南京")})
+    return stack_factory(
+        WATCHFLOOR_AUTH_MODE="local",
+        WATCHFLOOR_AUTH_USERS_FILE=str(users),
+        WATCHFLOOR_AUTH_SECRET_FILE=str(tmp_path / "secret"),
+    )
+
+
+def probed_context(browser, width: int = 1920, height: int = 1080):
+    """A browser context at that size that reports CSP violations (tests.browser.test_login)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_init_script(CSP_PROBE)
+    return context
+
+
 def sign_in(page, url: str, name: str) -> None:
     page.goto(url + "/login?next=/duty")
     page.fill("#login-username", name)
@@ -67,16 +85,9 @@ def test_duty_officer_takes_a_warning_through_the_loop(redis_client, stack_facto
     ]
     upsert_warnings(r, cands, now - 3 * H, 24 * H, 50)
     target = r.hget(keys.WARNING_CONDITIONS, "complaint_spike:320102:1").decode()
-    users = tmp_path / "users.yaml"
-    save_users(users, {"li.nj": UserRecord("li.nj", hash_password(PASSWORD), "duty", 320100, "李南京")})
-    stack = stack_factory(
-        WATCHFLOOR_AUTH_MODE="local",
-        WATCHFLOOR_AUTH_USERS_FILE=str(users),
-        WATCHFLOOR_AUTH_SECRET_FILE=str(tmp_path / "secret"),
-    )
+    stack = nanjing_duty_stack(stack_factory, tmp_path)
     problems: list[str] = []
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    context.add_init_script(CSP_PROBE)
+    context = probed_context(browser)
     page = watched_page(context, problems)
     sign_in(page, stack.url, "li.nj")
     page.wait_for_selector(f".duty-row[data-id='{target}']", timeout=30_000)
@@ -136,13 +147,7 @@ def test_overdue_warning_is_escalated_and_marked(redis_client, stack_factory, br
     r.hset(keys.WARNINGS, wid, orjson.dumps(w))
     # the controlled clock: the scheduled check run as of now
     assert jobs.run_overdue_check(r, jobs.job_config(settings), now) == [wid]
-    users = tmp_path / "users.yaml"
-    save_users(users, {"li.nj": UserRecord("li.nj", hash_password(PASSWORD), "duty", 320100, "李南京")})
-    stack = stack_factory(
-        WATCHFLOOR_AUTH_MODE="local",
-        WATCHFLOOR_AUTH_USERS_FILE=str(users),
-        WATCHFLOOR_AUTH_SECRET_FILE=str(tmp_path / "secret"),
-    )
+    stack = nanjing_duty_stack(stack_factory, tmp_path)
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = watched_page(context, problems)
