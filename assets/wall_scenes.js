@@ -3,6 +3,7 @@
    Upstream text only ever reaches the DOM through textNode (text, never HTML). */
 (function () {
   const NO = () => window.dash_clientside.no_update;
+  let lastKpiPanels = {}, lastKpiPer1000 = {}; // sentinels: the first call always renders
   const HEAT = ["#3b1d4a", "#6b21a8", "#a21caf", "#db2777", "#f43f5e", "#fb923c", "#fde047"];
   const LEVEL = { 0: "#38bdf8", 1: "#ef4444", 2: "#f97316", 3: "#facc15", 4: "#3b82f6" };
   const PIN = { red: "#ef4444", orange: "#f97316", yellow: "#facc15", blue: "#3b82f6" };
@@ -92,6 +93,11 @@
 
     /* KPI values and their comparison lines from the panel figures (and the pushed licence state). */
     kpis: function (panels, state, config) {
+      // wall-state changes with every licence push (up to 20 a second), but these tiles only use its
+      // per-1,000 figure: skip the re-render when neither that nor the panel figures changed
+      const per1000 = state ? state.per1000 : undefined;
+      if (panels === lastKpiPanels && per1000 === lastKpiPer1000) return Array(11).fill(NO());
+      lastKpiPanels = panels; lastKpiPer1000 = per1000;
       const t = config.text, lang = config.lang;
       const k = (panels && panels.kpi) || {};
       const get = (key) => k[key] || {};
