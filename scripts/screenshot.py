@@ -31,8 +31,12 @@ def shoot(url: str, prefix: str, sizes: list[str], wait_ms: int = 2500) -> list[
         for size in sizes:
             w, h = (int(v) for v in size.split("x"))
             page = browser.new_page(viewport={"width": w, "height": h})
-            page.goto(url)
-            page.wait_for_selector("#wall-map path.wf-cell, #wall-map path.wf-shop", timeout=30_000)
+            page.goto(url, wait_until="networkidle")
+            if "/wall" in url or url.rstrip("/").count("/") == 2:
+                # attached, not visible: the licence scene may be hidden behind another scene
+                page.wait_for_selector(
+                    "#wall-map path.wf-cell, #wall-map path.wf-shop", state="attached", timeout=30_000
+                )
             page.wait_for_timeout(wait_ms)
             name = f"{prefix}-{w}x{h}.png"
             page.screenshot(path=name)
