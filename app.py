@@ -84,7 +84,9 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     server.register_blueprint(export_blueprint(settings, meeting, user_of))
 
     socketio = SocketIO(server, async_mode="threading")  # same-origin only (the default)
-    push.register(socketio, r, user_of, settings.redis.retry_seconds, identity.alive)
+    push.register(
+        socketio, r, user_of, settings.redis.retry_seconds, identity.alive, settings.web.licence_push_seconds
+    )
     return WebApp(server, app, socketio, r, regions, identity)
 
 
@@ -96,6 +98,11 @@ def main() -> None:
     settings = load_or_exit()
     web = create_app(settings, connect_or_exit(settings))
     print(f"web: http://{settings.web.host}:{settings.web.port}/wall", flush=True)
+    serve(web, settings)
+
+
+def serve(web: WebApp, settings: Settings) -> None:
+    """Serve ``web`` on the configured address until interrupted (Socket.IO's threaded server)."""
     web.socketio.run(
         web.server,
         host=settings.web.host,

@@ -17,7 +17,6 @@ Every route asks for a signed-in user and checks the province scope, as the prod
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -130,30 +129,18 @@ def bench_blueprint(settings, r, regions, emits: list) -> Blueprint:
 
 def main() -> None:
     """Serve create_app() with the bench routes, as ``python app.py`` serves the product."""
-    from app import create_app
+    from app import create_app, serve
     from core.connection import connect_or_exit
     from core.settings import load_or_exit
 
     settings = load_or_exit()
-    if "WF_BENCH_LICENCE_PUSH_SECONDS" in os.environ:  # bench/latency.py --push-seconds, to compare
-        import core.push
-
-        core.push.LICENCE_PUSH_SECONDS = float(os.environ["WF_BENCH_LICENCE_PUSH_SECONDS"])
     web = create_app(settings, connect_or_exit(settings))
     from core.push import room
 
     emits = note_emits(web.socketio, room(settings.geo.province_adcode))
     web.server.register_blueprint(bench_blueprint(settings, web.redis, web.regions, emits))
     print(f"bench web: http://{settings.web.host}:{settings.web.port}/wall", flush=True)
-    web.socketio.run(
-        web.server,
-        host=settings.web.host,
-        port=settings.web.port,
-        allow_unsafe_werkzeug=True,
-        log_output=False,
-        debug=False,
-        use_reloader=False,
-    )
+    serve(web, settings)
 
 
 if __name__ == "__main__":

@@ -156,9 +156,9 @@ def row(name: str, lat: list[float], missing: int, updates: int) -> str:
 
 
 def push_interval(override: float | None) -> str:
-    from core.push import LICENCE_PUSH_SECONDS
+    from core.settings import WebSettings
 
-    return f"{LICENCE_PUSH_SECONDS if override is None else override:g} s"
+    return f"{WebSettings().licence_push_seconds if override is None else override:g} s"
 
 
 def main() -> None:
@@ -171,10 +171,10 @@ def main() -> None:
         "--push-seconds",
         type=float,
         default=None,
-        help="override core.push.LICENCE_PUSH_SECONDS in the web process (0: one push per batch), to compare",
+        help="web.licence_push_seconds of the web process (0: one push per batch), to compare",
     )
     args = parser.parse_args()
-    env = {} if args.push_seconds is None else {"WF_BENCH_LICENCE_PUSH_SECONDS": str(args.push_seconds)}
+    env = {} if args.push_seconds is None else {"WATCHFLOOR_WEB_LICENCE_PUSH_SECONDS": str(args.push_seconds)}
     print(f"before: {load_average()}; licence pushes at most every {push_interval(args.push_seconds)}")
     with (
         tempfile.TemporaryDirectory(prefix="wf-latency-") as tmp,

@@ -26,11 +26,6 @@ from indicators.jobs import read_licence_indicators
 
 #: how often open connections are checked against their sessions
 SWEEP_SECONDS = 30.0
-#: licence counts go to a room at most this often. A push carries the whole count, so a newer one
-#: replaces a held-back one: a burst of consumer batches (2,000 events/s gives ~150 batches/s) costs
-#: a browser one update per interval instead of one per batch, which kept the wall's main thread
-#: saturated and queued pushes for 100-300 ms (bench/latency.py). An idle room's first count is not held.
-LICENCE_PUSH_SECONDS = 0.05
 
 
 def room(adcode: int) -> str:
@@ -81,8 +76,16 @@ def register(
     user_of: Callable[[], User | None],
     retry_seconds: float,
     alive: Callable[[User], bool] | None = None,
+    licence_every: float = 0.05,
 ) -> None:
-    """Install the connect, join and leave handlers; start the relay (and sweep) threads on ``socketio``."""
+    """Install the connect, join and leave handlers; start the relay (and sweep) threads on ``socketio``.
+
+    Licence counts go to a room at most every ``licence_every`` seconds (``web.licence_push_seconds``).
+    A push carries the whole count, so a newer one replaces a held-back one: a burst of consumer
+    batches (2,000 events/s gives ~150 batches/s) costs a browser one update per interval instead of
+    one per batch, which kept the wall's main thread saturated and queued pushes for 100-300 ms
+    (bench/latency.py). An idle room's first count is not held.
+    """
 
     started = threading.Lock()
     connected: dict[str, User] = {}  # Socket.IO session id -> its user, for the sweep
@@ -161,7 +164,7 @@ def register(
                         for adcode, payload in held.items():
                             socketio.emit("licence", payload, to=room(adcode))
                         held.clear()
-                        next_licence = time.monotonic() + LICENCE_PUSH_SECONDS
+                        next_licence = time.monotonic() + licence_every
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 print(
                     f"push relay: Redis unreachable ({exc}); retrying in {retry_seconds} s", file=sys.stderr

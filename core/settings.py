@@ -40,6 +40,7 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=1, le=65535)
     debug: bool = False
+    licence_push_seconds: float = Field(0.05, ge=0, le=10)
 
 
 class Boundaries(_Section):
