@@ -102,6 +102,9 @@ def events(start: int):
             yield "complaint", entry("complaint.received", data, event_id=f"soak-p{k}", occurred_at=now)
 
 
+WIDTHS = {"worker": 9, "consumer": 11, "web": 6}  # the stack's processes, in the table's columns
+
+
 def feed(r, rate: float, stop: threading.Event, sent: list[int]) -> None:
     """XADD ``rate`` events a second (a pipeline every 100 ms) until ``stop``; counts into ``sent[0]``."""
     source = events(10_000_000)
@@ -123,6 +126,24 @@ def heap(cdp) -> dict:
     cdp.send("HeapProfiler.collectGarbage")
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     return {k: metrics[k] for k in ("JSHeapUsedSize", "Nodes", "JSEventListeners")}
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (MB), 0 when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((x for x in text.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def watch_rss(procs: dict, peaks: dict[str, float], stop: threading.Event) -> None:
+    """Sample the stack's processes' resident memory twice a second, keeping each one's peak (the
+    30-minute run found the RQ worker OOM-killed: the page's heap is not the only memory to watch)."""
+    while not stop.wait(0.5):
+        for name, proc in procs.items():
+            peaks[name] = max(peaks.get(name, 0.0), rss_mb(proc.pid))
 
 
 def stream_total(r) -> int:
@@ -161,6 +182,8 @@ def main() -> None:
             if args.simulator_speed:
                 s.start("simulator", "-m", "streams.simulator")
             stop, sent = threading.Event(), [0]
+            peaks: dict[str, float] = {}
+            threading.Thread(target=watch_rss, args=(s.procs, peaks, stop), daemon=True).start()
             feeder = None
             if not args.simulator_speed:
                 feeder = threading.Thread(
@@ -187,7 +210,7 @@ def main() -> None:
             )
             print(
                 f"{'min':>6} {'events/s':>9} {'heap MB':>8} {'nodes':>7} {'listeners':>9}"
-                f" {'max frame gap ms':>16} {'scenes':>6}"
+                f" {'max frame gap ms':>16} {'scenes':>6} {'worker MB':>9} {'consumer MB':>11} {'web MB':>6}"
             )
             last = first
             deadline = t0 + args.minutes * 60
@@ -204,6 +227,7 @@ def main() -> None:
                     f"{elapsed / 60:>6.1f} {rate:>9.0f} {last['JSHeapUsedSize'] / 1e6:>8.1f}"
                     f" {last['Nodes']:>7.0f}"
                     f" {last['JSEventListeners']:>9.0f} {st['beat']['maxGap']:>16.0f} {len(st['scenes']):>6}"
+                    + "".join(f" {rss_mb(s.procs[n].pid):>{w}.0f}" for n, w in WIDTHS.items())
                 )
             stop.set()
             st = page.evaluate(STATE)
@@ -233,6 +257,12 @@ def main() -> None:
                 f"frames: {beat['frames']:,}, longest gap {beat['maxGap']:.0f} ms,"
                 f" gaps > 100 ms: {beat['over100']},"
                 f" > 1 s: {beat['over1000']}"
+            )
+            reports = (Path(s.log_dir) / "worker.log").read_text(errors="replace").count("worker: job ")
+            print(
+                "peak resident memory (sampled every 0.5 s): "
+                + ", ".join(f"{n} {peaks.get(n, 0):.0f} MB" for n in WIDTHS)
+                + f"; worker memory reports (core/memory.py): {reports}"
             )
             if scenes:
                 names = sorted({n for _, n in scenes})

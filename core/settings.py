@@ -302,6 +302,8 @@ class WallSettings(_Section):
 class WorkerSettings(_Section):
     queue: str = Field("indicators", min_length=1)
     indicator_debounce_seconds: float = Field(2.0, ge=0, le=3600)
+    #: a job whose peak memory rises this many MB above the worker's is logged (core/memory.py)
+    job_memory_report_mb: float = Field(200.0, gt=0)
 
 
 class ReplyHours(_Section):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.settings import ClusterRule, HolderRule, InactiveRule, MisuseRule
+from indicators.nearby import seed_groups
 from indicators.warnings import Candidate, LicencePlace, level_for, point, region_of
 
 HOUR_MS = 3_600_000
@@ -150,28 +151,6 @@ def holder_several(
     return out
 
 
-def _km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Pairwise great-circle distances (km) between points."""
-    lo, la = np.radians(lon), np.radians(lat)
-    a = (
-        np.sin((la[:, None] - la[None, :]) / 2) ** 2
-        + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin((lo[:, None] - lo[None, :]) / 2) ** 2
-    )
-    return 12742.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-def _groups(members: list[set[int]]) -> list[set[int]]:
-    """Merge overlapping sets (a cluster seen from several of its cases is one cluster)."""
-    merged: list[set[int]] = []
-    for m in members:
-        hits = [g for g in merged if g & m]
-        for g in hits:
-            merged.remove(g)
-            m = m | g
-        merged.append(m)
-    return merged
-
-
 def case_clusters(cases: pd.DataFrame, now_ms: int, rule: ClusterRule, province: int) -> list[Candidate]:
     """At least ``k`` cases of the watched kinds within ``radius_km`` of one of them and ``days`` after it.
 
@@ -189,17 +168,10 @@ def case_clusters(cases: pd.DataFrame, now_ms: int, rule: ClusterRule, province:
     ].sort_values(["t", "case_id"])
     if len(c) < rule.k:
         return []
-    t = c["t"].to_numpy()
-    near = _km(c["lon"].to_numpy(float), c["lat"].to_numpy(float)) <= rule.radius_km
     span = rule.days * DAY_MS
-    seeds = []
-    for i in range(len(c)):
-        m = set(np.flatnonzero(near[i] & (t >= t[i]) & (t <= t[i] + span)).tolist())
-        if len(m) >= rule.k:
-            seeds.append(m)
     out = []
-    for g in _groups(seeds):
-        rows = c.iloc[sorted(g)]
+    for g in seed_groups(c["lon"], c["lat"], c["t"], rule.radius_km, span, rule.k):
+        rows = c.iloc[g]
         counties = sorted({int(x) for x in rows["county"]})
         cities = {x // 100 for x in counties}
         border = "city" if len(cities) > 1 else "county" if len(counties) > 1 else None
