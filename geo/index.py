@@ -6,6 +6,12 @@ every (point, county) pair in C, with the polygons prepared, so 100,000 points t
 both: it resolves to the lower adcode, so the answer never depends on the tree's internal order.
 ``contains`` answers "is this point in that county?" with the same rule, an order of magnitude
 faster, by testing each point against one polygon.
+
+Large batches (the stream consumer's) first look at a grid: a box of the grid that lies inside one
+county and touches no other, or touches none, answers for every point in it without GEOS; only the
+points in boxes crossed by a boundary reach the tree. Each box is tested slightly enlarged, so a
+point that rounding puts in the neighbouring box still lies in the box that answers: the grid gives
+exactly the tree's answer (tests/unit/test_index_grid.py compares them).
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from numpy.typing import ArrayLike, NDArray
 from geo.boundaries import Regions
 
 _NONE = np.iinfo(np.int64).max
+_STEP = 0.04  # degrees: the coarse grid's boxes (about 4 km)
+_SPLIT = 4  # a coarse box crossed by a boundary is split into 4 x 4 fine boxes
+_EPS = 1e-9  # degrees each box is enlarged by when tested (rounding is ~1e-14)
+_GRID_MIN = 64  # points in one call before the grid is worth building (about 0.1 s, once)
+_MIXED = -1
 
 
 class RegionIndex:
@@ -42,6 +53,7 @@ class RegionIndex:
         # A sorted copy of the adcodes turns adcode -> row into one searchsorted call.
         self._order = np.argsort(self.adcodes)
         self._sorted = self.adcodes[self._order]
+        self._grid: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
 
     def lookup(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.int64]:
         """County adcode of each point (0 where a point lies in no county); shape of the broadcast input."""
@@ -52,12 +64,64 @@ class RegionIndex:
         x0, y0, x1, y1 = self._bounds
         # Points far outside the province (the common "elsewhere" case) never reach GEOS.
         near = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        if near.size >= _GRID_MIN or (near.size and self._grid is not None):
+            codes = self._grid_lookup(x[near], y[near])
+            out[near] = np.maximum(codes, 0)
+            near = near[codes == _MIXED]
         if near.size:
             point_idx, geom_idx = self._tree.query(shapely.points(x[near], y[near]), predicate="intersects")
             best = np.full(near.size, _NONE, dtype=np.int64)
             np.minimum.at(best, point_idx, self.adcodes[geom_idx])
             out[near] = np.where(best == _NONE, 0, best)
         return out.reshape(shape)
+
+    def _grid_lookup(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Per point (inside the bounds): its county, 0 for none, or ``_MIXED`` (ask the tree)."""
+        if self._grid is None:
+            self._grid = self._build_grid()
+        coarse, fine = self._grid
+        x0, y0 = self._bounds[0], self._bounds[1]
+        ny, nx = coarse.shape
+        cx = np.minimum(((x - x0) / _STEP).astype(np.int64), nx - 1)
+        cy = np.minimum(((y - y0) / _STEP).astype(np.int64), ny - 1)
+        codes = coarse[cy, cx]
+        split = np.flatnonzero(codes < _MIXED)  # -2 - k: the k-th split box
+        if split.size:
+            sx, sy = cx[split], cy[split]
+            fx = np.clip(((x[split] - (x0 + sx * _STEP)) / (_STEP / _SPLIT)).astype(np.int64), 0, _SPLIT - 1)
+            fy = np.clip(((y[split] - (y0 + sy * _STEP)) / (_STEP / _SPLIT)).astype(np.int64), 0, _SPLIT - 1)
+            codes[split] = fine[-2 - codes[split], fy, fx]
+        return codes
+
+    def _box_codes(
+        self, xmin: NDArray[np.float64], ymin: NDArray[np.float64], size: float
+    ) -> NDArray[np.int64]:
+        """Per box (enlarged by ``_EPS``): the county it lies in touching no other, 0 if it touches no
+        county, else ``_MIXED``."""
+        boxes = shapely.box(xmin - _EPS, ymin - _EPS, xmin + size + _EPS, ymin + size + _EPS)
+        box_idx, geom_idx = self._tree.query(boxes, predicate="intersects")
+        hits = np.bincount(box_idx, minlength=boxes.size)
+        only = np.full(boxes.size, -1, dtype=np.int64)
+        only[box_idx] = geom_idx
+        codes = np.where(hits == 0, 0, _MIXED).astype(np.int64)
+        one = np.flatnonzero(hits == 1)
+        inside = one[shapely.within(boxes[one], self._geoms[only[one]])]
+        codes[inside] = self.adcodes[only[inside]]
+        return codes
+
+    def _build_grid(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The coarse grid over the bounds (codes, or -2 - k for the k-th split box) and the fine boxes."""
+        x0, y0, x1, y1 = self._bounds
+        nx, ny = int((x1 - x0) // _STEP) + 1, int((y1 - y0) // _STEP) + 1
+        iy, ix = np.divmod(np.arange(nx * ny), nx)
+        coarse = self._box_codes(x0 + ix * _STEP, y0 + iy * _STEP, _STEP)
+        split = np.flatnonzero(coarse == _MIXED)
+        fy, fx = np.divmod(np.arange(_SPLIT * _SPLIT), _SPLIT)
+        fine_x = (x0 + ix[split] * _STEP)[:, None] + fx[None, :] * (_STEP / _SPLIT)
+        fine_y = (y0 + iy[split] * _STEP)[:, None] + fy[None, :] * (_STEP / _SPLIT)
+        fine = self._box_codes(fine_x.ravel(), fine_y.ravel(), _STEP / _SPLIT)
+        coarse[split] = -2 - np.arange(split.size)
+        return coarse.reshape(ny, nx), fine.reshape(split.size, _SPLIT, _SPLIT)
 
     def contains(self, lon: ArrayLike, lat: ArrayLike, county: ArrayLike) -> NDArray[np.bool_]:
         """Whether each point belongs to the given county: exactly ``lookup(lon, lat) == county``.

@@ -11,16 +11,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import h3
-import numpy as np
 import orjson
 import redis
 
 from core import keys
-from geo.coords import to_wgs84
 from geo.index import RegionIndex
 from streams.effects import day_start_ms, event_day
 from streams.payloads import LicenceChanged, LicenceIssued, LicenceRenewed
+from streams.placement import fields_of, h3_cells, locate, outside
 from streams.schema import Event
 
 _LUA = Path(__file__).parent / "lua"
@@ -65,30 +63,21 @@ class LicenceStore:
         per resolution ...]`` as text, ``[]`` for events that carry no point — or an error reason for
         a point outside the province.
         """
-        full = [i for i, e in enumerate(events) if getattr(e.payload, "point", None) is not None]
+        full = [
+            i for i, e in enumerate(events) if fields_of(type(e.payload))[0] and e.payload.point is not None
+        ]
         places: list[list[str] | None] = [[] for _ in events]
         errors: list[str | None] = [None] * len(events)
         if not full:
             return places, errors
-        lon = np.array([events[i].payload.point.lon for i in full], dtype=float)
-        lat = np.array([events[i].payload.point.lat for i in full], dtype=float)
-        crs = np.array([events[i].payload.point.crs for i in full])
-        for name in np.unique(crs):  # one vectorised conversion per coordinate system in the batch
-            sel = crs == name
-            lon[sel], lat[sel] = to_wgs84(lon[sel], lat[sel], str(name))
-        counties = self.index.lookup(lon, lat)
-        cities = self.index.cities_of(counties)
-        resolutions = self.resolutions
-        for j, i in enumerate(full):
-            county = int(counties[j])
-            x, y = float(lon[j]), float(lat[j])
+        lon, lat, counties, cities = locate(self.index, [events[i].payload.point for i in full])
+        cells = h3_cells(lon, lat, self.resolutions)
+        for i, x, y, county, city, cell in zip(full, lon, lat, counties, cities, cells, strict=True):
             if county == 0:
                 places[i] = None
-                errors[i] = f"data.point: ({x:.5f}, {y:.5f}) WGS-84 lies outside every county"
-                continue
-            finest = h3.latlng_to_cell(y, x, resolutions[-1])  # coarser cells are its parents
-            cells = [h3.cell_to_parent(finest, res) for res in resolutions[:-1]]
-            places[i] = [str(county), str(cities[j]), f"{x:.6f}", f"{y:.6f}", *cells, finest]
+                errors[i] = outside(x, y)
+            else:
+                places[i] = [str(county), str(city), f"{x:.6f}", f"{y:.6f}", *cell]
         return places, errors
 
     def apply(self, events: list[Event], places: list[list[str]], now_ms: int | None = None) -> ApplyResult:
