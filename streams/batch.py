@@ -3,11 +3,12 @@ arguments built) → BatchReport; and the Store protocol every source's state wr
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streams.licences import ApplyResult
-from streams.schema import Event
+from streams.schema import Event, InvalidEvent, parse_entry
 
 Entry = tuple[bytes, dict | None]
 
@@ -60,3 +61,46 @@ def raw_streams(response, **options) -> list:
 
 def as_text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def prepare_batch(
+    stores: dict[str, Store], batch: dict[str, list[Entry]], extra_dead: list | None = None
+) -> Prepared:
+    """Validate, place and build the apply arguments of a batch read from the streams (CPU only).
+
+    An entry that breaks the contract, or whose place cannot be found, becomes a dead letter with the
+    reason; ``extra_dead`` (poison entries) are dead letters already.
+    """
+    prepared = Prepared(
+        batch=batch,
+        now_ms=int(time.time() * 1000),
+        dead=list(extra_dead or []),
+        extra_acks=[(s, i) for s, i, _, _ in extra_dead or []],
+    )
+    dead = prepared.dead
+    for source, entries in batch.items():
+        events: list[Event] = []
+        kept: list[Entry] = []  # the entry of each event, for a dead letter after placement
+        for entry in entries:
+            fields = entry[1]
+            if not fields:
+                reason = "entry: gone from the stream before it was processed"
+                dead.append((source, as_text(entry[0]), fields, reason))
+                continue
+            try:
+                events.append(parse_entry(source, fields))
+            except InvalidEvent as exc:
+                dead.append((source, as_text(entry[0]), fields, exc.reason))
+                continue
+            kept.append(entry)
+        store = stores[source]
+        places, errors = store.place(events)
+        if any(errors):
+            keep = [i for i, err in enumerate(errors) if err is None]
+            for i, err in enumerate(errors):
+                if err is not None:
+                    dead.append((source, as_text(kept[i][0]), kept[i][1], err))
+            events, places = [events[i] for i in keep], [places[i] for i in keep]
+        if events:
+            prepared.applies.append((source, store.prepare(events, places, prepared.now_ms)))
+    return prepared

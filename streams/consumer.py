@@ -28,12 +28,12 @@ from core.settings import Settings
 from geo.boundaries import Regions
 from indicators.jobs import schedule_indicators
 from indicators.warning_jobs import schedule_warnings
-from streams.batch import BatchReport, Entry, Prepared, Store, as_text, raw_streams
+from streams.batch import BatchReport, Entry, Prepared, Store, as_text, prepare_batch, raw_streams
 from streams.deadletter import add_dead_letter
 from streams.licences import ApplyResult, active_counts
 from streams.ops import record_ingest
 from streams.retention import trim_acknowledged
-from streams.schema import SOURCES, Event, InvalidEvent, parse_entry
+from streams.schema import SOURCES
 
 
 class Consumer:
@@ -94,39 +94,7 @@ class Consumer:
 
     def prepare(self, batch: dict[str, list[Entry]], extra_dead: list | None = None) -> Prepared:
         """Validate, place and build the apply arguments of a batch: CPU work, no Redis."""
-        prepared = Prepared(
-            batch=batch,
-            now_ms=int(time.time() * 1000),
-            dead=list(extra_dead or []),
-            extra_acks=[(s, i) for s, i, _, _ in extra_dead or []],
-        )
-        for source, entries in batch.items():
-            events: list[Event] = []
-            fields_of: list[tuple[str, dict | None]] = []
-            for raw_id, fields in entries:
-                if not fields:
-                    prepared.dead.append(
-                        (
-                            source,
-                            as_text(raw_id),
-                            fields,
-                            "entry: gone from the stream before it was processed",
-                        )
-                    )
-                    continue
-                try:
-                    events.append(parse_entry(source, fields))
-                    fields_of.append((as_text(raw_id), fields))
-                except InvalidEvent as exc:
-                    prepared.dead.append((source, as_text(raw_id), fields, exc.reason))
-            store = self.stores[source]
-            places, errors = store.place(events)
-            keep = [i for i, err in enumerate(errors) if err is None]
-            prepared.dead += [(source, *fields_of[i], err) for i, err in enumerate(errors) if err is not None]
-            if keep:
-                args = store.prepare([events[i] for i in keep], [places[i] for i in keep], prepared.now_ms)
-                prepared.applies.append((source, args))
-        return prepared
+        return prepare_batch(self.stores, batch, extra_dead)
 
     def commit(self, prepared: Prepared) -> BatchReport:
         """Apply a prepared batch, then dead-letter and acknowledge in one MULTI, then announce."""

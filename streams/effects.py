@@ -52,7 +52,7 @@ def local_day(when: dt.datetime) -> str:
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _day_of_number(number: int) -> str:
     d = dt.date(1970, 1, 1) + dt.timedelta(days=number)
     return f"{d.year:04d}{d.month:02d}{d.day:02d}"
@@ -68,7 +68,7 @@ def event_day(event: Event) -> str:
     return local_day(event.occurred_at)  # before 1970 the millisecond was truncated, not floored
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=65536)  # a licence load spans years of days: every miss costs ~2 µs
 def day_start_ms(day: str) -> int:
     """Epoch ms of local midnight starting ``day`` (``YYYYMMDD``): the score in the days index."""
     d = dt.datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=CST)
