@@ -40,8 +40,7 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     from callbacks import wall as wall_callbacks
     from core import push
     from core.connection import connect
-    from layouts import pages
-    from web import security
+    from web import security, wall_page
     from web.export import blueprint as export_blueprint
     from web.ingest import blueprint as ingest_blueprint
     from web.login import blueprint as login_blueprint
@@ -73,7 +72,8 @@ def create_app(settings: Settings, r: redis.Redis | None = None, regions: Region
     app.enable_dev_tools(
         debug=settings.web.debug, dev_tools_disable_version_check=True, dev_tools_hot_reload=False
     )
-    app.layout = pages.shell()
+    # wall pages start with the wall itself and load only its files; other pages with the router's shell
+    wall_page.install(app, settings, regions)
     # sign-in, CSRF and security headers around every request (after Dash's own setup hook)
     security.install(server, app, settings, identity, lambda: csrf_failed_page(settings))
     page_callbacks.register(app, settings, regions, user_of)

@@ -19,6 +19,17 @@ def shell() -> html.Div:
     return html.Div([dcc.Location(id="page-url"), html.Div(id="page-content", className="page")])
 
 
+def initial(pathname: str | None, settings: Settings, regions: Regions) -> html.Div:
+    """The layout a page starts with: on the wall's paths the wall itself (no router round trip before
+    its map mounts; no ``page-url``, so the router never runs there), else the shell the router fills.
+
+    ``pathname`` None (unknown) gives the shell: the router then shows the wall too, one step later.
+    """
+    if pathname in ("/", "/wall"):
+        return html.Div([html.Div(wall.layout(settings, regions), id="page-content", className="page")])
+    return shell()
+
+
 def account(user: User, lang: str, csrf: str) -> html.Form:
     """Who is signed in, and a sign-out button (a POST form carrying the CSRF token).
 

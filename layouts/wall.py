@@ -164,6 +164,17 @@ def _overlay(lang: str, first: str) -> html.Div:
     )
 
 
+def licence_url(south: float, west: float, north: float, east: float) -> str:
+    """The licence layer of the province view, the map's first layer (also preloaded by the page)."""
+    return f"/api/v1/map/licences?bbox={west:.4f},{south:.4f},{east:.4f},{north:.4f}&zoom=7.00&v=0"
+
+
+def first_licence_url(regions: Regions) -> str:
+    """``licence_url`` of the province's bounds: what the wall's map asks for first."""
+    west, south, east, north = (float(v) for v in regions.province.total_bounds)
+    return licence_url(south, west, north, east)
+
+
 def _map(south: float, west: float, north: float, east: float) -> dl.MapContainer:
     return dl.MapContainer(
         id="wall-map",
@@ -186,7 +197,7 @@ def _map(south: float, west: float, north: float, east: float) -> dl.MapContaine
                     id="wall-licences",
                     # the province view asked for at once: the first paint does not wait for the map
                     # to report its bounds; layerUrl (assets/wall.js) then follows the fitted view
-                    url=f"/api/v1/map/licences?bbox={west:.4f},{south:.4f},{east:.4f},{north:.4f}&zoom=7.00&v=0",
+                    url=licence_url(south, west, north, east),
                     pane="scene-licences",
                     style=_fn("cellStyle"),
                     pointToLayer=_fn("pointToLayer"),

@@ -25,8 +25,10 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     add_licences(r, 40)
     stack = stack_factory(WATCHFLOOR_MAP_MAX_POINTS="5")  # 40 licences: more than 5, so cells
     requests: list[str] = []
+    routed: list[str] = []
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.on("request", lambda req: requests.append(req.url))
+    page.on("request", lambda req: "page-content" in (req.post_data or "") and routed.append(req.url))
     page.goto(stack.url + "/wall")
 
     # attached, not necessarily visible: the licence scene's pane is hidden while another scene shows
@@ -53,6 +55,14 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
 
     hosts = {urlparse(u).hostname for u in requests if not u.startswith("data:")}
     assert hosts == {"127.0.0.1"}, f"requests left the machine: {hosts}"
+    # its own page (web/wall_page.py): the wall from the first layout, no router callback, none of the
+    # other screens' files, and the preloaded first licence layer fetched once (the map used the preload)
+    assert routed == []
+    paths = [urlparse(u).path for u in requests]
+    assert not [p for p in paths if "/dash_table/" in p or p.startswith(("/assets/duty", "/assets/meeting"))]
+    assert "/assets/wall.js" in paths and "/assets/auth.js" in paths
+    first = [u for u in requests if "/api/v1/map/licences" in u and "zoom=7.00&v=0" in u]
+    assert len(first) == 1, first
     page.close()
 
 

@@ -1,0 +1,117 @@
+"""web/wall_page.py: which page asks (path or Referer), the wall's initial layout, the lean page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash_leaflet
+import pytest
+from flask import Flask
+
+from core.settings import load_settings
+from geo.boundaries import load_regions
+from layouts import pages
+from web import wall_page
+
+SCRIPTS = "\n".join(
+    [
+        '<script src="/_dash-component-suites/dash/deps/react@18.v4_4_1m1.3.1.min.js"></script>',
+        '<script src="/_dash-component-suites/dash/dash_table/bundle.v7_4_1m1.js"></script>',
+        '<script src="/_dash-component-suites/dash_leaflet/dash_leaflet.v1_1_3m1.js"></script>',
+        '<script src="/assets/auth.js?m=1"></script>',
+        '<script src="/assets/meeting.js?m=1"></script>',
+        '<script src="/assets/wall.js?m=1"></script>',
+        '<script src="/assets/wall_scenes.js?m=1"></script>',
+        '<link rel="stylesheet" href="/assets/duty.css?m=1">',
+        '<link rel="stylesheet" href="/assets/wall_panels.css?m=1">',
+        "<script>var renderer = new DashRenderer();</script>",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def world():
+    settings = load_settings(environ={"WATCHFLOOR_REDIS_URL": "redis://unused"})
+    return settings, load_regions(settings)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        ("/wall", {}, "/wall"),
+        ("/", {}, "/"),
+        ("/duty", {}, "/duty"),
+        ("/_dash-layout", {"Referer": "http://wf.local/wall"}, "/wall"),
+        ("/_dash-layout", {"Referer": "http://wf.local/?token=x"}, "/"),
+        ("/_dash-layout", {"Referer": "http://wf.local/meeting"}, "/meeting"),
+        ("/_dash-layout", {}, None),  # no Referer: unknown, the shell
+        ("/_dash-layout", {"Referer": "http://elsewhere.example/wall"}, None),  # not this site
+    ],
+)
+def test_page_path(path, headers, expected):
+    app = Flask(__name__)
+    with app.test_request_context(path, headers=headers, base_url="http://wf.local"):
+        assert wall_page.page_path() == expected
+
+
+def test_page_path_outside_a_request_is_unknown():
+    assert wall_page.page_path() is None
+
+
+def ids(component) -> set[str]:
+    found = set()
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, list | tuple):
+            stack.extend(c)
+        elif hasattr(c, "to_plotly_json"):
+            if getattr(c, "id", None):
+                found.add(c.id)
+            stack.append(getattr(c, "children", None))
+    return found
+
+
+@pytest.mark.parametrize(("path", "wall"), [("/wall", True), ("/", True), ("/duty", False), (None, False)])
+def test_initial_layout_is_the_wall_only_on_its_paths(world, path, wall):
+    settings, regions = world
+    found = ids(pages.initial(path, settings, regions))
+    assert ("wall-map" in found) is wall
+    assert ("wall-licences" in found) is wall
+    # the router's trigger only where the router must fill the page
+    assert ("page-url" in found) is not wall
+    assert "page-content" in found
+
+
+def test_wall_tags_keep_the_walls_files_only():
+    kept = wall_page.wall_tags(SCRIPTS)
+    assert "dash_table" not in kept
+    assert "meeting.js" not in kept and "duty.css" not in kept
+    for name in ("react@18", "dash_leaflet", "auth.js", "wall.js", "wall_scenes.js", "wall_panels.css"):
+        assert name in kept, name
+    assert "new DashRenderer()" in kept  # inline scripts (CSP-hashed) untouched
+
+
+def test_preloads_name_the_maps_first_requests(world):
+    settings, regions = world
+    links = wall_page.preloads(regions)
+    first = pages.wall.first_licence_url(regions)
+    assert f'href="{first.replace("&", "&amp;")}"' in links
+    assert 'as="fetch" crossorigin' in links
+    assert wall_page.GEOJSON_CHUNK in links
+    # the layout asks for exactly the URL that is preloaded, and the chunk is dash-leaflet's file
+    assert find(pages.initial("/wall", settings, regions), "wall-licences").url == first
+    assert (Path(dash_leaflet.__file__).parent / Path(wall_page.GEOJSON_CHUNK).name).is_file()
+
+
+def find(component, ident: str):
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, list | tuple):
+            stack.extend(c)
+        elif hasattr(c, "to_plotly_json"):
+            if getattr(c, "id", None) == ident:
+                return c
+            stack.append(getattr(c, "children", None))
+    raise AssertionError(f"{ident} not in the layout")
