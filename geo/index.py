@@ -75,10 +75,15 @@ class RegionIndex:
             out[near] = np.where(best == _NONE, 0, best)
         return out.reshape(shape)
 
-    def _grid_lookup(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int64]:
-        """Per point (inside the bounds): its county, 0 for none, or ``_MIXED`` (ask the tree)."""
+    def build_grid(self) -> None:
+        """Build the lookup grid now (about 0.1 s) rather than in the first large lookup: a consumer
+        calls it at start-up, so its first batch does not pay for it."""
         if self._grid is None:
             self._grid = self._build_grid()
+
+    def _grid_lookup(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Per point (inside the bounds): its county, 0 for none, or ``_MIXED`` (ask the tree)."""
+        self.build_grid()
         coarse, fine = self._grid
         x0, y0 = self._bounds[0], self._bounds[1]
         ny, nx = coarse.shape

@@ -255,6 +255,7 @@ def build_stores(r: redis.Redis, settings: Settings, regions: Regions, index) ->
     from streams.licences import LicenceStore
     from streams.placement import Placer
 
+    index.build_grid()
     placer = Placer(regions, index)
     stores: dict[str, Store] = {"licence": LicenceStore(r, index, settings.map.h3_resolutions)}
     for source in SOURCES:
