@@ -233,9 +233,14 @@ do
   for key, args in pairs(adds) do chunked("ZADD", key, args, 2) end
 end
 
-for day, ms in pairs(days) do
-  redis.call("ZADD", days_index, ms, day)
-  redis.call("SADD", dirty_key, "licence:" .. day)
+do  -- the days index and the dirty days: one call each (a licence load spans hundreds of days a batch)
+  local index_args, dirty_args = {}, {}
+  for day, ms in pairs(days) do
+    index_args[#index_args + 1] = ms; index_args[#index_args + 1] = day
+    dirty_args[#dirty_args + 1] = "licence:" .. day
+  end
+  chunked("ZADD", days_index, index_args, 2)
+  chunked("SADD", dirty_key, dirty_args, 1)
 end
 
 local version = redis.call("GET", KEYS[5]) or "0"
