@@ -128,23 +128,35 @@ def ensure_loaded(r, n: int) -> str:
     return f"{n:,} licences loaded through the apply path in {secs:.0f} s ({n / secs:,.0f}/s)"
 
 
+def process_cpu(browser) -> dict[int, float]:
+    """CPU seconds used so far by each of Chromium's processes (the page's renderer among them)."""
+    info = browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
+    return {p["id"]: p["cpuTime"] for p in info}
+
+
 def first_paint(browser, url: str, size: tuple[int, int]) -> dict:
-    """One cold load of /wall; the first cell's times from navigation start (ms)."""
+    """One cold load of /wall; the first cell's times from navigation start (ms), and the CPU the page's
+    renderer process used until then (ms, all its threads: on a loaded machine the elapsed time is this
+    CPU stretched by the wait for a core)."""
+    before = process_cpu(browser)
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     page.add_init_script(INIT)
     page.goto(url + "/wall")
     page.wait_for_function("() => window.__wfPaint.painted !== undefined", timeout=60_000, polling=50)
+    after = process_cpu(browser)
     out = page.evaluate(
         """() => {
-      const f = performance.getEntriesByType("resource")
-        .filter((e) => e.name.includes("/api/v1/map/licences"))[0];
+      const res = performance.getEntriesByType("resource");
+      const f = res.filter((e) => e.name.includes("/api/v1/map/licences"))[0];
+      const lay = res.filter((e) => e.name.includes("/_dash-layout"))[0];
       const nav = performance.getEntriesByType("navigation")[0];
       return {dom: window.__wfPaint.dom, painted: window.__wfPaint.painted,
-              dcl: nav.domContentLoadedEventEnd, layerStart: f ? f.startTime : -1,
-              layerFetch: f ? f.responseEnd - f.startTime : -1};
+              dcl: nav.domContentLoadedEventEnd, layoutStart: lay ? lay.startTime : -1,
+              layerStart: f ? f.startTime : -1, layerFetch: f ? f.responseEnd - f.startTime : -1};
     }"""
     )
+    out["cpu"] = 1000 * sum(v for k, v in after.items() if k not in before)
     out["page"], out["context"] = page, context
     return out
 
@@ -181,16 +193,19 @@ def main() -> None:
             paints = [first_paint(browser, s.url, size) for _ in range(args.loads)]
             print(f"\nfirst paint (ms from navigation start), {args.loads} cold loads of /wall")
             print(
-                f"{'load':>4} {'DOMContentLoaded':>16} {'layer fetch start':>17} {'fetch':>6}"
-                f" {'cell in DOM':>11} {'painted':>8}"
+                f"{'load':>4} {'DOMContentLoaded':>16} {'/_dash-layout':>13} {'layer fetch start':>17}"
+                f" {'fetch':>6} {'cell in DOM':>11} {'painted':>8} {'page CPU':>8}"
             )
             for i, p in enumerate(paints, 1):
                 print(
-                    f"{i:>4} {p['dcl']:>16.0f} {p['layerStart']:>17.0f} {p['layerFetch']:>6.0f}"
-                    f" {p['dom']:>11.0f} {p['painted']:>8.0f}"
+                    f"{i:>4} {p['dcl']:>16.0f} {p['layoutStart']:>13.0f} {p['layerStart']:>17.0f}"
+                    f" {p['layerFetch']:>6.0f} {p['dom']:>11.0f} {p['painted']:>8.0f} {p['cpu']:>8.0f}"
                 )
             painted = [p["painted"] for p in paints]
-            print(f"median painted {statistics.median(painted):.0f} ms, max {max(painted):.0f} ms")
+            print(
+                f"median painted {statistics.median(painted):.0f} ms, max {max(painted):.0f} ms; "
+                f"page renderer CPU median {statistics.median(p['cpu'] for p in paints):.0f} ms"
+            )
             print("timeline of the last load (ms from navigation start: request start → response end):")
             print(timeline(paints[-1]["page"]))
             for p in paints[:-1]:

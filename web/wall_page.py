@@ -32,8 +32,10 @@ from layouts.wall import first_licence_url
 WALL_PATHS = frozenset({"/", "/wall"})
 #: assets the wall page loads: its own, and the sign-in expiry handler every page has
 WALL_ASSET = re.compile(r"/assets/(wall[\w-]*|auth)\.(js|css)(\?|$)")
-#: Dash bundles no wall component needs
-NOT_ON_WALL = ("/dash_table/",)
+#: Dash bundles the wall does without: dash_table's (no table on the wall) and Babel's polyfill (core-js 2
+#: and regenerator, for old browsers; the wall targets current Chromium, and the only code that would
+#: need regenerator, the renderer's loader of lazy dcc components, has no such component to load here)
+NOT_ON_WALL = ("/dash_table/", "/deps/polyfill@")
 #: dash-leaflet loads GeoJSON lazily (a webpack chunk fetched when the first layer mounts)
 GEOJSON_CHUNK = "/_dash-component-suites/dash_leaflet/async-GeoJSON.js"
 _SRC = re.compile(r'(?:src|href)="([^"]+)"')

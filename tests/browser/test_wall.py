@@ -29,6 +29,8 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.on("request", lambda req: requests.append(req.url))
     page.on("request", lambda req: "page-content" in (req.post_data or "") and routed.append(req.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(stack.url + "/wall")
 
     # attached, not necessarily visible: the licence scene's pane is hidden while another scene shows
@@ -63,6 +65,9 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     assert "/assets/wall.js" in paths and "/assets/auth.js" in paths
     first = [u for u in requests if "/api/v1/map/licences" in u and "zoom=7.00&v=0" in u]
     assert len(first) == 1, first
+    # without Babel's polyfill (left out on the wall page) nothing in the page failed
+    assert not [p for p in paths if "/deps/polyfill@" in p]
+    assert errors == []
     page.close()
 
 

@@ -16,6 +16,7 @@ from web import wall_page
 SCRIPTS = "\n".join(
     [
         '<script src="/_dash-component-suites/dash/deps/react@18.v4_4_1m1.3.1.min.js"></script>',
+        '<script src="/_dash-component-suites/dash/deps/polyfill@7.v4_4_1m1.12.1.min.js"></script>',
         '<script src="/_dash-component-suites/dash/dash_table/bundle.v7_4_1m1.js"></script>',
         '<script src="/_dash-component-suites/dash_leaflet/dash_leaflet.v1_1_3m1.js"></script>',
         '<script src="/assets/auth.js?m=1"></script>',
@@ -85,7 +86,7 @@ def test_initial_layout_is_the_wall_only_on_its_paths(world, path, wall):
 
 def test_wall_tags_keep_the_walls_files_only():
     kept = wall_page.wall_tags(SCRIPTS)
-    assert "dash_table" not in kept
+    assert "dash_table" not in kept and "polyfill" not in kept
     assert "meeting.js" not in kept and "duty.css" not in kept
     for name in ("react@18", "dash_leaflet", "auth.js", "wall.js", "wall_scenes.js", "wall_panels.css"):
         assert name in kept, name
