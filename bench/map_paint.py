@@ -8,7 +8,9 @@ web process on that Redis and opens /wall:
 
 - **first paint**: from navigation start (``performance.timeOrigin``) to the first licence cell
   (``path.wf-cell``) in the DOM, and to the frame after it ("painted": rAF + a task). A new browser
-  context per load, so nothing comes from the cache.
+  context per load, so nothing comes from the cache. Also per load: when ``/_dash-layout`` was asked
+  for, and the CPU the page's renderer process used until the paint ("page CPU", all its threads; on a
+  shared machine the elapsed time is this CPU stretched by the wait for a core).
 - **pan/zoom**: a programmatic ``panBy`` / ``setView`` (no animation) on the Leaflet map, until the
   layer of the new view is drawn: every old cell gone, a new one present, and the frame after it.
   A different view fetches its layer at once; ``map.refresh_seconds`` only throttles reloads of the
