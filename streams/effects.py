@@ -122,42 +122,6 @@ class BatchEffects:
     def _merge(self, key: str, record_id: str, event: Event, record: dict) -> None:
         self.merges.setdefault(key, []).append((record_id, event.occurred_ms, record))
 
-    def add_all(self, events: list[Event], places: list[Place | None]) -> None:
-        """:meth:`add` for each event, scans and inspections (most of the traffic) inlined."""
-        checks, counts_of, source = self.checks, self._counts, self.source
-        last, cover = self.last_inspection, self.cover
-        for event, place in zip(events, places, strict=True):
-            p = event.payload
-            kind = type(p)
-            if kind is not ScanRecorded and kind is not InspectionCompleted:
-                self.add(event, place)
-                continue
-            ms = event.occurred_ms
-            day = _day_of_number((ms + _CST_MS) // DAY_MS) if ms >= 0 else local_day(event.occurred_at)
-            key = counts_of.get(day)
-            if key is None:
-                key = counts_of[day] = keys.day_counts(source, day)
-                self.days.add(day)
-            counts = self.incr.get(key)
-            if counts is None:
-                counts = self.incr[key] = {}
-            no = p.licence_no
-            if kind is ScanRecorded:
-                f = f"{p.licence_region}>{place.county}"
-                flags = "fi"
-            else:
-                f = f"{place.county}:{p.outcome}"
-                finished = int(p.finished_at.timestamp() * 1000)
-                if last.get(no, -1) < finished:
-                    last[no] = finished
-                if cover.get(no, -1) < finished:
-                    cover[no] = finished
-                flags = "f"
-            counts[f] = counts.get(f, 0) + 1
-            checks.append(
-                (no, event.id, str(ms), f"{place.lon:.6f}", f"{place.lat:.6f}", str(place.county), flags)
-            )
-
     def add(self, event: Event, place: Place | None) -> None:
         """Add one validated, placed event (``place`` None for events without one, e.g. ``case.closed``)."""
         p = event.payload

@@ -74,9 +74,11 @@ class EventStore:
 
     def _args(self, p: PreparedEffects) -> list:
         gathered = BatchEffects(self.source)
-        gathered.add_all(p.events, p.places)
-        last_event = max((e.occurred_ms for e in p.events), default=0)
-        last_event = max(last_event, 0)
+        last_event = 0
+        for event, place in zip(p.events, p.places, strict=True):
+            gathered.add(event, place)
+            if event.occurred_ms > last_event:
+                last_event = event.occurred_ms
         return [
             p.now_ms,
             p.received,

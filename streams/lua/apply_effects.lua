@@ -102,20 +102,18 @@ for j = 1, #checks, 7 do
   local no = checks[j]
   if not listed[no] then listed[no] = true; nos[#nos + 1] = no end
 end
--- the few meta fields needed, matched once per licence without splitting the whole meta (its H3
--- cells are long): {status version, status, county ("-" when unplaced), lon, lat (when placed)};
--- nil for an unknown licence
-local facts = {}
+local metas = {}  -- licence → its meta as stored, or false for an unknown licence
 do
   local part = hmget(meta_key, nos)
-  for j = 1, #nos do
-    local raw = part[j]
-    if raw then
-      local sv, status, county, lon, lat = string.match(raw, "^(%S+) (%S+) %S+ (%S+) %S+ (%S+) (%S+)")
-      if not sv then sv, status, county = string.match(raw, "^(%S+) (%S+) %S+ (%S+)") end
-      facts[nos[j]] = {sv, status, county, lon, lat}
-    end
-  end
+  for j = 1, #nos do metas[nos[j]] = part[j] end
+end
+-- the few meta fields needed, matched without splitting the whole meta (its H3 cells are long):
+-- status version, status and county ("-" when unplaced); nothing for an unknown licence
+local function head(raw)
+  if raw then return string.match(raw, "^(%S+) (%S+) %S+ (%S+)") end
+end
+local function point(raw)  -- lon, lat of a placed licence
+  return string.match(raw, "^%S+ %S+ %S+ %S+ %S+ (%S+) (%S+)")
 end
 
 -- 5. coverage: a valid, placed licence gets its latest inspection (ZADD GT)
@@ -123,9 +121,8 @@ do
   local groups = {}
   for j = 1, #cover, 2 do
     local no = cover[j]
-    local f = facts[no]
-    if f and f[2] == "valid" and f[3] ~= "-" then
-      local county = f[3]
+    local _, status, county = head(metas[no])
+    if status == "valid" and county ~= "-" then
       local g = groups[county] or {}; groups[county] = g
       g[#g + 1] = cover[j + 1]; g[#g + 1] = no
     end
@@ -144,10 +141,10 @@ do
   local far, inactive = {}, {}
   for q = 1, #checks, 7 do
     local no, id, ver, flags = checks[q], checks[q + 1], checks[q + 2], checks[q + 6]
-    local status_version, status, home, lon, lat
-    local f = facts[no]
-    if f then status_version, status, home, lon, lat = f[1], f[2], f[3], f[4], f[5] end
+    local raw = metas[no]
+    local status_version, status, home = head(raw)
     if home and home ~= "-" and string.find(flags, "f", 1, true) then
+      local lon, lat = point(raw)
       local d = km(tonumber(checks[q + 3]), tonumber(checks[q + 4]), tonumber(lon), tonumber(lat))
       if d > far_km then
         far[#far + 1] = ver
