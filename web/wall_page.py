@@ -30,8 +30,8 @@ from layouts.wall import first_licence_url
 
 #: paths that show the wall (``layouts.pages.KIOSK_PATHS`` without the router's "no path yet")
 WALL_PATHS = frozenset({"/", "/wall"})
-#: assets the wall page loads: its own, and the sign-in expiry handler every page has
-WALL_ASSET = re.compile(r"/assets/(wall[\w-]*|auth)\.(js|css)(\?|$)")
+#: assets the wall page loads: its own, the sign-in expiry handler and the undo-history trim every page has
+WALL_ASSET = re.compile(r"/assets/(wall[\w-]*|auth|history)\.(js|css)(\?|$)")
 #: Dash bundles the wall does without: dash_table's (no table on the wall) and Babel's polyfill (core-js 2
 #: and regenerator, for old browsers; the wall targets current Chromium, and the only code that would
 #: need regenerator, the renderer's loader of lazy dcc components, has no such component to load here)
