@@ -1,11 +1,13 @@
 """Validated events per second through the whole consumer, against raw XREADGROUP+XACK in the same run.
 
-    python bench/ingest.py [--events 200000] [--batch 1000]
+    python bench/ingest.py [--events 200000] [--batch 1000] [--consumers 2] [--repeat 1]
 
 A private redis-server (AOF off, like a bench, not like production) gets a deterministic mix of the
 five sources; then (1) a bare loop reads and acknowledges them (the ceiling: what Redis and redis-py
 cost with no work at all), and (2) the real consumer validates, places and applies them. Prints both
-rates and their ratio. Goal (issue 3): ≥ 40,000 events/s and ≥ 50 % of raw.
+rates and their ratio; the N-process run is compared with a raw loop timed right before it (the
+machine's load drifts). ``--repeat`` runs rounds and prints the median ratios. Goal (issue 3):
+≥ 40,000 events/s and ≥ 50 % of raw. Where the time goes: ``bench/ingest_stages.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -201,6 +204,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--consumers", type=int, default=2, help="also time N consumer processes (0: skip)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds, each against its own raw loop")
     args = parser.parse_args()
     settings = load_settings(
         environ={
@@ -218,31 +222,45 @@ def main() -> None:
         f"{len(entries):,} events: " + ", ".join(f"{s} {sum(1 for x, _ in entries if x == s):,}" for s in MIX)
     )
     print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    ratios: dict[str, list[float]] = {"1": [], str(args.consumers): []}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis("redis-server", Path(tmp)) as server:
         r = server.client()
-        load(r, entries)
-        del entries[:]  # the consumer process would not hold the whole scenario in memory
-        tune_gc()  # as the consumer's main() does
-        cpu = redis_cpu(r)
-        raw = raw_rate(r, args.batch)
-        cpu_raw, cpu = (redis_cpu(r) - cpu) / total * 1e6, redis_cpu(r)
-        rate, applied = consumer_rate(r, settings, regions, index, total)
-        cpu_one = (redis_cpu(r) - cpu) / total * 1e6
-        print(f"raw XREADGROUP+XACK:  {raw:>10,.0f} events/s  (batch {args.batch})")
-        print(f"whole consumer:       {rate:>10,.0f} events/s  ({applied:,} applied)")
-        print(f"ratio consumer / raw: {rate / raw:>10.1%}")
-        print(
-            f"redis-server CPU per event: raw {cpu_raw:.1f} µs, consumer {cpu_one:.1f} µs"
-            f" (one core: at most {1e6 / cpu_one:,.0f} events/s for any number of consumers)"
-        )
-        if args.consumers:
-            r.flushall()
-            load(r, events(settings, regions, index, args.events))
-            many = group_rate(server, args.consumers, args.batch, total)
+        for round_no in range(1, args.repeat + 1):
+            if round_no > 1:
+                print(f"-- round {round_no} (load average {os.getloadavg()[0]:.2f})")
+                r.flushall()
+                entries = events(settings, regions, index, args.events)
+            load(r, entries)
+            del entries[:]  # the consumer process would not hold the whole scenario in memory
+            tune_gc()  # as the consumer's main() does
+            cpu = redis_cpu(r)
+            raw = raw_rate(r, args.batch)
+            cpu_raw, cpu = (redis_cpu(r) - cpu) / total * 1e6, redis_cpu(r)
+            rate, applied = consumer_rate(r, settings, regions, index, total)
+            cpu_one = (redis_cpu(r) - cpu) / total * 1e6
+            ratios["1"].append(rate / raw)
+            print(f"raw XREADGROUP+XACK:  {raw:>10,.0f} events/s  (batch {args.batch})")
+            print(f"whole consumer:       {rate:>10,.0f} events/s  ({applied:,} applied)")
+            print(f"ratio consumer / raw: {rate / raw:>10.1%}")
             print(
-                f"{args.consumers} consumer processes: {many:>9,.0f} events/s  (one group, timed from the"
-                f" first applied event)  ratio to raw {many / raw:.1%}"
+                f"redis-server CPU per event: raw {cpu_raw:.1f} µs, consumer {cpu_one:.1f} µs"
+                f" (one core: at most {1e6 / cpu_one:,.0f} events/s for any number of consumers)"
             )
+            if args.consumers:
+                r.flushall()
+                load(r, events(settings, regions, index, args.events))
+                raw = raw_rate(r, args.batch)  # raw again, right before: the load drifts
+                many = group_rate(server, args.consumers, args.batch, total)
+                ratios[str(args.consumers)].append(many / raw)
+                print(
+                    f"{args.consumers} consumer processes: {many:>9,.0f} events/s  (one group, timed from the"
+                    f" first applied event)  raw just before {raw:,.0f} events/s, ratio {many / raw:.1%}"
+                )
+        if args.repeat > 1:
+            for n, values in ratios.items():
+                if values:
+                    median = statistics.median(values)
+                    print(f"median ratio to raw, {n} process(es), {len(values)} rounds: {median:.1%}")
         print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
