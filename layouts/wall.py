@@ -22,14 +22,21 @@ def _fn(name: str) -> dict[str, str]:
     return {"variable": f"wf.map.{name}"}
 
 
-def _boundary(level: str, colour: str, weight: float) -> dl.GeoJSON:
-    return dl.GeoJSON(
-        id=f"wall-boundary-{level}",
-        url=f"/geo/{level}.geojson",
-        style=_fn("boundaryStyle"),
-        hideout={"color": colour, "weight": weight},
-        interactive=False,
-        pane="boundaries",
+def _boundary(level: str, colour: str, weight: float, z: int) -> dl.Pane:
+    """One boundary level in a pane of its own: the finer level under the coarser one, whichever of
+    the three layers arrives first (in one shared pane they stacked in arrival order)."""
+    pane = f"boundaries-{level}"
+    return dl.Pane(
+        name=pane,
+        style={"zIndex": z, "pointerEvents": "none"},
+        children=dl.GeoJSON(
+            id=f"wall-boundary-{level}",
+            url=f"/geo/{level}.geojson",
+            style=_fn("boundaryStyle"),
+            hideout={"color": colour, "weight": weight},
+            interactive=False,
+            pane=pane,
+        ),
     )
 
 
@@ -189,20 +196,19 @@ def _map(south: float, west: float, north: float, east: float) -> dl.MapContaine
         className="wall-map",
         style={"width": "100%", "height": "100%"},
         children=[
-            # one pane per scene, above the overlay pane (z 400); CSS shows the current scene's only
-            dl.Pane(
-                name="scene-licences",
-                style={"zIndex": 410},
-                children=dl.GeoJSON(
-                    id="wall-licences",
-                    # the province view asked for at once: the first paint does not wait for the map
-                    # to report its bounds; layerUrl (assets/wall.js) then follows the fitted view
-                    url=licence_url(south, west, north, east),
-                    pane="scene-licences",
-                    style=_fn("cellStyle"),
-                    pointToLayer=_fn("pointToLayer"),
-                    onEachFeature=_fn("onEachFeature"),
-                ),  # fmt: skip
+            # one pane per scene, above the overlay pane (z 400); CSS shows the current scene's only.
+            # The licence layer is the pane's sibling, not its child (it names the pane): react-leaflet
+            # renders a Pane's children one commit after the pane exists, and this layer is the first paint
+            dl.Pane(name="scene-licences", style={"zIndex": 410}),
+            dl.GeoJSON(
+                id="wall-licences",
+                # the province view asked for at once: the first paint does not wait for the map
+                # to report its bounds; layerUrl (assets/wall.js) then follows the fitted view
+                url=licence_url(south, west, north, east),
+                pane="scene-licences",
+                style=_fn("cellStyle"),
+                pointToLayer=_fn("pointToLayer"),
+                onEachFeature=_fn("onEachFeature"),
             ),
             _scene_layer("inspections", "wall-heat", style="heatStyle", onEachFeature="heatTip"),
             dl.Pane(
@@ -213,15 +219,9 @@ def _map(south: float, west: float, north: float, east: float) -> dl.MapContaine
                 ),
             ),
             # borders above the cells and hexes, below arcs and pins
-            dl.Pane(
-                name="boundaries",
-                style={"zIndex": 450, "pointerEvents": "none"},
-                children=[
-                    _boundary("county", "#2b4a6f", 0.6),
-                    _boundary("city", "#4f86c6", 1.4),
-                    _boundary("province", "#9cc9ff", 2.4),
-                ],
-            ),
+            _boundary("county", "#2b4a6f", 0.6, 450),
+            _boundary("city", "#4f86c6", 1.4, 451),
+            _boundary("province", "#9cc9ff", 2.4, 452),
             dl.Pane(
                 name="scene-flows",
                 style={"zIndex": 460},

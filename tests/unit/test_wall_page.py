@@ -116,3 +116,33 @@ def find(component, ident: str):
                 return c
             stack.append(getattr(c, "children", None))
     raise AssertionError(f"{ident} not in the layout")
+
+
+def test_boundary_levels_stack_by_level_not_by_arrival(world):
+    """Each level in a pane of its own, county < city < province, so the order the three layers arrive
+    in (it varies from load to load) cannot put county lines over the province outline."""
+    settings, regions = world
+    layout = pages.initial("/wall", settings, regions)
+    z = {}
+    for level in ("county", "city", "province"):
+        layer = find(layout, f"wall-boundary-{level}")
+        pane = find_pane(layout, layer.pane)
+        assert pane.children is layer
+        z[level] = pane.style["zIndex"]
+    assert z["county"] < z["city"] < z["province"]
+    # above the licence cells, below the flow arcs
+    assert find_pane(layout, "scene-licences").style["zIndex"] < z["county"]
+    assert z["province"] < find_pane(layout, "scene-flows").style["zIndex"]
+
+
+def find_pane(component, name: str):
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, list | tuple):
+            stack.extend(c)
+        elif hasattr(c, "to_plotly_json"):
+            if type(c).__name__ == "Pane" and getattr(c, "name", None) == name:
+                return c
+            stack.append(getattr(c, "children", None))
+    raise AssertionError(f"pane {name} not in the layout")
