@@ -132,7 +132,9 @@ def ensure_loaded(r, n: int) -> str:
 
 def process_cpu(browser) -> dict[int, float]:
     """CPU seconds used so far by each of Chromium's processes (the page's renderer among them)."""
-    info = browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
+    session = browser.new_browser_cdp_session()
+    info = session.send("SystemInfo.getProcessInfo")["processInfo"]
+    session.detach()
     return {p["id"]: p["cpuTime"] for p in info}
 
 
