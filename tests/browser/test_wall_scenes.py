@@ -30,6 +30,21 @@ FITS = """() => {
       out.push('overflows ' + (el.id || el.className || el.tagName));
     }
   }
+  // nothing is cut by a tile's edge (the ranking's 13th city once was, at 16:9); the ticker's list
+  // is the exception by design: newest first, as many lines as fit, the older ones clipped
+  for (const tile of document.querySelectorAll('.wall-kpi, .wall-side > .wall-tile')) {
+    for (const el of tile.querySelectorAll('*')) {
+      if (el.closest('.wall-ticker-list')) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || el.offsetParent === null) continue;
+      let clip = el.parentElement;  // the box that would cut it: the nearest one that clips, or the tile
+      while (clip !== tile && getComputedStyle(clip).overflow === 'visible') clip = clip.parentElement;
+      const c = clip.getBoundingClientRect();
+      if (r.top < c.top - 1 || r.bottom > c.bottom + 1 || r.left < c.left - 1 || r.right > c.right + 1) {
+        out.push('cut off ' + (el.id || el.className || el.tagName) + ' in ' + tile.className);
+      }
+    }
+  }
   // tiles of the page grid must not overlap one another
   const grid = '.wall-kpi, .wall-map-frame, .wall-side > .wall-tile, .wall-header, .wall-footer';
   const boxes = [...document.querySelectorAll(grid)]
