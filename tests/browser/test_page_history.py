@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from core import keys
-from tests.browser.test_wall import add_licences
+from tests.browser.test_wall import add_licences, wall_showing
 from tests.events import entry, issued_data
 
 PAST = "() => window.dash_stores.map((s) => s.getState().history.past.length)"
@@ -18,11 +18,7 @@ PAST = "() => window.dash_stores.map((s) => s.getState().history.past.length)"
 def test_the_undo_history_is_trimmed_while_pushes_keep_coming(redis_client, stack_factory, browser):
     add_licences(redis_client, 5)
     stack = stack_factory()
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
-    page.goto(stack.url + "/wall")
-    page.wait_for_function(
-        "() => document.querySelector('#wall-kpi-active')?.innerText === '5'", timeout=30_000
-    )
+    page = wall_showing(browser, stack, 5)
     assert page.evaluate("() => [...document.scripts].some((s) => s.src.includes('/assets/history.js'))")
 
     lengths = []

@@ -16,6 +16,16 @@ def add_licences(r, n: int, start: int = 0) -> None:
         r.xadd(keys.inbound("licence"), entry(data=issued_data(f"320102{i:06d}", lon=lon, lat=lat)))
 
 
+def wall_showing(browser, stack, active: int, width: int = 1920, height: int = 1080):
+    """/wall in a new page, once its active-licence tile shows ``active``."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(stack.url + "/wall")
+    page.wait_for_function(
+        f"() => document.querySelector('#wall-kpi-active')?.innerText === '{active}'", timeout=15_000
+    )
+    return page
+
+
 def kpi(page) -> int:
     return int(page.inner_text("#wall-kpi-active").replace(",", "") or 0)
 
@@ -75,11 +85,7 @@ def test_a_reconnecting_wall_reloads_a_fresh_snapshot(redis_client, stack_factor
     r = redis_client
     add_licences(r, 3)
     stack = stack_factory()
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
-    page.goto(stack.url + "/wall")
-    page.wait_for_function(
-        "() => document.querySelector('#wall-kpi-active')?.innerText === '3'", timeout=15_000
-    )
+    page = wall_showing(browser, stack, 3)
 
     # the web process dies: the wall says so, and events keep arriving meanwhile
     stack.procs["web"].terminate()
@@ -102,11 +108,7 @@ def test_a_reconnecting_wall_reloads_a_fresh_snapshot(redis_client, stack_factor
 def test_the_freshness_badge_turns_red_when_the_feed_stops(redis_client, stack_factory, browser):
     add_licences(redis_client, 2)
     stack = stack_factory(WATCHFLOOR_WALL_STALE_AFTER_SECONDS="3")
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
-    page.goto(stack.url + "/wall")
-    page.wait_for_function(
-        "() => document.querySelector('#wall-kpi-active')?.innerText === '2'", timeout=15_000
-    )
+    page = wall_showing(browser, stack, 2)
     # the page may load more than 3 s after the first events were taken in: one more, once it is up
     page.wait_for_timeout(1000)
     add_licences(redis_client, 1, start=100)
@@ -149,11 +151,7 @@ def test_the_wall_fits_the_screen_at_wall_and_desktop_sizes(redis_client, stack_
     add_licences(redis_client, 20)
     stack = stack_factory()
     for width, height in [(1920, 1080), (3840, 2160), (7680, 2160), (1080, 1920)]:
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.goto(stack.url + "/wall")
-        page.wait_for_function(
-            "() => document.querySelector('#wall-kpi-active')?.innerText === '20'", timeout=15_000
-        )
+        page = wall_showing(browser, stack, 20, width, height)
         assert page.evaluate(FITS) == [], f"at {width}x{height}"
         page.close()
 

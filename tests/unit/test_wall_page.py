@@ -105,17 +105,22 @@ def test_preloads_name_the_maps_first_requests(world):
     assert (Path(dash_leaflet.__file__).parent / Path(wall_page.GEOJSON_CHUNK).name).is_file()
 
 
-def find(component, ident: str):
+def first_match(component, match, what: str):
+    """The first component of the tree ``component`` for which ``match`` holds (depth first)."""
     stack = [component]
     while stack:
         c = stack.pop()
         if isinstance(c, list | tuple):
             stack.extend(c)
         elif hasattr(c, "to_plotly_json"):
-            if getattr(c, "id", None) == ident:
+            if match(c):
                 return c
             stack.append(getattr(c, "children", None))
-    raise AssertionError(f"{ident} not in the layout")
+    raise AssertionError(f"{what} not in the layout")
+
+
+def find(component, ident: str):
+    return first_match(component, lambda c: getattr(c, "id", None) == ident, ident)
 
 
 def test_boundary_levels_stack_by_level_not_by_arrival(world):
@@ -136,13 +141,6 @@ def test_boundary_levels_stack_by_level_not_by_arrival(world):
 
 
 def find_pane(component, name: str):
-    stack = [component]
-    while stack:
-        c = stack.pop()
-        if isinstance(c, list | tuple):
-            stack.extend(c)
-        elif hasattr(c, "to_plotly_json"):
-            if type(c).__name__ == "Pane" and getattr(c, "name", None) == name:
-                return c
-            stack.append(getattr(c, "children", None))
-    raise AssertionError(f"pane {name} not in the layout")
+    return first_match(
+        component, lambda c: type(c).__name__ == "Pane" and getattr(c, "name", None) == name, f"pane {name}"
+    )
