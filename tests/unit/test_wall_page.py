@@ -59,18 +59,20 @@ def test_page_path_outside_a_request_is_unknown():
     assert wall_page.page_path() is None
 
 
-def ids(component) -> set[str]:
-    found = set()
-    stack = [component]
+def components(tree):
+    """Every Dash component of a layout tree (depth first)."""
+    stack = [tree]
     while stack:
         c = stack.pop()
         if isinstance(c, list | tuple):
             stack.extend(c)
         elif hasattr(c, "to_plotly_json"):
-            if getattr(c, "id", None):
-                found.add(c.id)
+            yield c
             stack.append(getattr(c, "children", None))
-    return found
+
+
+def ids(component) -> set[str]:
+    return {c.id for c in components(component) if getattr(c, "id", None)}
 
 
 @pytest.mark.parametrize(("path", "wall"), [("/wall", True), ("/", True), ("/duty", False), (None, False)])
@@ -107,16 +109,10 @@ def test_preloads_name_the_maps_first_requests(world):
 
 def first_match(component, match, what: str):
     """The first component of the tree ``component`` for which ``match`` holds (depth first)."""
-    stack = [component]
-    while stack:
-        c = stack.pop()
-        if isinstance(c, list | tuple):
-            stack.extend(c)
-        elif hasattr(c, "to_plotly_json"):
-            if match(c):
-                return c
-            stack.append(getattr(c, "children", None))
-    raise AssertionError(f"{what} not in the layout")
+    found = next((c for c in components(component) if match(c)), None)
+    if found is None:
+        raise AssertionError(f"{what} not in the layout")
+    return found
 
 
 def find(component, ident: str):
