@@ -68,6 +68,51 @@ window.wf = window.wf || {};
   window.wf.hhmm = hhmm;
   window.wf.textNode = textNode;
 
+  /* The licence layer: plain Leaflet on dash-leaflet's map, fed by URL (docs/wall.md, "First paint").
+     Its first view is fetched as the page loads (the page preloads it and names it in a <meta>) and
+     drawn the moment the map exists, not after React has mounted a GeoJSON component and asked for it.
+     A newer view replaces an older one, never the other way round; a failed fetch is retried. */
+  window.wf.licences = (function () {
+    let map = null, layer = null, asked = 0, drawn = 0, latest = null;
+    const failed = new Set();
+    function draw() {
+      if (!layer || !latest) return;
+      layer.clearLayers();
+      layer.addData(latest);
+    }
+    function show(url) {
+      const mine = ++asked;
+      failed.delete(url);
+      fetch(url, { credentials: "same-origin" })
+        .then((r) => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+        .then((data) => {
+          if (mine < drawn) return; // a newer view is on screen already
+          drawn = mine; latest = data; draw();
+        })
+        .catch(() => { if (mine >= drawn) failed.add(url); });
+    }
+    function attach(m) {
+      map = m;
+      const pane = map.getPane("scene-licences") || map.createPane("scene-licences");
+      pane.style.zIndex = 410; // above the overlay pane (400), under the boundaries (450+)
+      const fn = window.wf.map;
+      layer = L.geoJSON(null, { pane: "scene-licences", style: fn.cellStyle, pointToLayer: fn.pointToLayer,
+        onEachFeature: fn.onEachFeature }).addTo(map);
+      draw();
+    }
+    // every Leaflet map runs this when created: the wall's takes the layer
+    if (window.L && L.Map) L.Map.addInitHook(function () { if (this.getContainer().id === "wall-map") attach(this); });
+    // once the parser has passed the page's <link rel=preload> of that URL: this fetch then reuses the
+    // preloaded response (asked for before that element is parsed, the browser fetches it twice)
+    function start() {
+      const first = document.querySelector('meta[name="wf-licence-layer"]');
+      if (first && !asked) show(first.content);
+    }
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+    else start();
+    return { show: show, failed: (url) => failed.has(url), map: () => map };
+  })();
+
   let lastUrl = null, lastUrlAt = 0, lastView = null;
 
   // Dash looks clientside callbacks up in window.dash_clientside[namespace][name].
@@ -121,7 +166,8 @@ window.wf = window.wf || {};
       return { bounds: config.bounds, transition: "fitBounds", options: { padding: [12, 12], animate: false } };
     },
 
-    /* The licence layer URL for the current view; new data reloads it at most every refreshMs. */
+    /* The licence layer for the current view (wf.licences fetches it; the store keeps the URL asked
+       for); new data reloads it at most every refreshMs, a failed fetch on the next tick. */
     layerUrl: function (bounds, zoom, state, n, config) {
       if (!bounds) return NO();
       // bounds are [[south, west], [north, east]]; zoom is only known after the first move
@@ -130,10 +176,12 @@ window.wf = window.wf || {};
       const view = b.join(",") + "|" + z;
       const version = (state && state.version) || 0;
       const url = "/api/v1/map/licences?bbox=" + b.join(",") + "&zoom=" + z + "&v=" + version;
-      if (url === lastUrl) return NO();
+      const retry = window.wf.licences.failed(url);
+      if (url === lastUrl && !retry) return NO();
       const now = Date.now();
-      if (view === lastView && now - lastUrlAt < config.refreshMs) return NO();
+      if (view === lastView && now - lastUrlAt < config.refreshMs && !retry) return NO();
       lastUrl = url; lastUrlAt = now; lastView = view;
+      window.wf.licences.show(url);
       return url;
     },
   };

@@ -156,7 +156,7 @@ def register(
     )
     app.clientside_callback(
         ClientsideFunction("wall", "layerUrl"),
-        Output("wall-licences", "url"),
+        Output("wall-licence-view", "data"),
         Input("wall-map", "bounds"),
         Input("wall-map", "zoom"),
         Input("wall-state", "data"),

@@ -86,6 +86,8 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
             dcc.Store(id="wall-snapshot"),
             dcc.Store(id="wall-panels"),
             dcc.Store(id="wall-state", data={"version": 0, "lastIngestMs": None}),
+            # the licence layer's URL last asked for (assets/wall.js wf.licences fetches and draws it)
+            dcc.Store(id="wall-licence-view"),
             # ticks only drive clientside code (clock, badges, scenes, throttled map refresh): no server calls
             dcc.Interval(id="wall-tick", interval=1000),
             # the slow fallback: panels and per-source freshness re-read even when no push comes
@@ -171,15 +173,11 @@ def _overlay(lang: str, first: str) -> html.Div:
     )
 
 
-def licence_url(south: float, west: float, north: float, east: float) -> str:
-    """The licence layer of the province view, the map's first layer (also preloaded by the page)."""
-    return f"/api/v1/map/licences?bbox={west:.4f},{south:.4f},{east:.4f},{north:.4f}&zoom=7.00&v=0"
-
-
 def first_licence_url(regions: Regions) -> str:
-    """``licence_url`` of the province's bounds: what the wall's map asks for first."""
+    """The licence layer of the province view: what the wall's map shows first (preloaded by the page,
+    fetched by assets/wall.js as it loads; ``layerUrl`` then follows the fitted view)."""
     west, south, east, north = (float(v) for v in regions.province.total_bounds)
-    return licence_url(south, west, north, east)
+    return f"/api/v1/map/licences?bbox={west:.4f},{south:.4f},{east:.4f},{north:.4f}&zoom=7.00&v=0"
 
 
 def _map(south: float, west: float, north: float, east: float) -> dl.MapContainer:
@@ -197,19 +195,10 @@ def _map(south: float, west: float, north: float, east: float) -> dl.MapContaine
         style={"width": "100%", "height": "100%"},
         children=[
             # one pane per scene, above the overlay pane (z 400); CSS shows the current scene's only.
-            # The licence layer is the pane's sibling, not its child (it names the pane): react-leaflet
-            # renders a Pane's children one commit after the pane exists, and this layer is the first paint
-            dl.Pane(name="scene-licences", style={"zIndex": 410}),
-            dl.GeoJSON(
-                id="wall-licences",
-                # the province view asked for at once: the first paint does not wait for the map
-                # to report its bounds; layerUrl (assets/wall.js) then follows the fitted view
-                url=licence_url(south, west, north, east),
-                pane="scene-licences",
-                style=_fn("cellStyle"),
-                pointToLayer=_fn("pointToLayer"),
-                onEachFeature=_fn("onEachFeature"),
-            ),
+            # The licence cells are not a component: assets/wall.js draws them into their pane
+            # ("scene-licences", z 410) the moment this map exists, from a fetch started as the page
+            # loads (web/wall_page.py names the first URL); a GeoJSON component would ask for it
+            # only once React had mounted it, and each cell view would pass through Dash's store
             _scene_layer("inspections", "wall-heat", style="heatStyle", onEachFeature="heatTip"),
             dl.Pane(
                 name="scene-gaps",

@@ -16,6 +16,7 @@ for the path. The wall is what a kiosk shows first, so its page skips that round
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -92,6 +93,11 @@ def preloads(regions: Regions) -> str:
     )
 
 
+def first_layer_meta(regions: Regions) -> str:
+    """``<meta>`` naming the first licence layer: assets/wall.js fetches it as it loads (the preload's URL)."""
+    return f'<meta name="wf-licence-layer" content="{html.escape(first_licence_url(regions))}">'
+
+
 def install(app: dash.Dash, settings: Settings, regions: Regions) -> None:
     """Give wall pages their own initial layout and a leaner HTML page."""
     app.layout = layout(settings, regions)
@@ -100,6 +106,7 @@ def install(app: dash.Dash, settings: Settings, regions: Regions) -> None:
 
     def interpolate_index(**parts: str) -> str:
         if page_path() in WALL_PATHS:
+            parts["metas"] = parts.get("metas", "") + "\n" + first_layer_meta(regions)
             parts["css"] = wall_tags(parts.get("css", ""))
             # after the scripts: the preloads must not hold the browser's few connections the scripts need
             parts["scripts"] = wall_tags(parts.get("scripts", "")) + "\n" + links

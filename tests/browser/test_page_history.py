@@ -30,6 +30,7 @@ def test_the_undo_history_is_trimmed_while_pushes_keep_coming(redis_client, stac
     drops = [b for a, b in zip(lengths, lengths[1:], strict=False) if b < a]
     # 12 s of pushes (one history entry each, plus the page's own ticks) without a trim would leave
     # 60+ entries and never a drop; trimmed every 5 s to the last 10, it drops twice and stays low
-    assert len(drops) >= 2 and all(d <= 10 for d in drops), lengths
+    # (a sample comes up to 200 ms after the trim: a few entries may have arrived in between)
+    assert len(drops) >= 2 and all(d <= 14 for d in drops), lengths
     assert max(lengths) <= 45, lengths
     page.close()

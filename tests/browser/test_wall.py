@@ -171,3 +171,39 @@ def test_few_licences_in_view_show_as_shops_in_their_status_colour(redis_client,
         assert shops.nth(i).get_attribute("fill") == "#34d399"
         assert float(shops.nth(i).get_attribute("fill-opacity")) > 0.9
     page.close()
+
+
+def test_the_licence_layer_comes_back_after_failed_fetches(redis_client, stack_factory, browser):
+    """The first view and the fitted one fail (503): no cells, no reload; once the server answers
+    again the next tick asks again, and the cells appear in their pane, under the county lines."""
+    add_licences(redis_client, 40)
+    stack = stack_factory(WATCHFLOOR_MAP_MAX_POINTS="5")
+    failing = {"on": True, "failed": 0}
+
+    def licences(route):
+        if failing["on"]:
+            failing["failed"] += 1
+            route.fulfill(status=503, body="down")
+        else:
+            route.continue_()
+
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.route("**/api/v1/map/licences*", licences)
+    page.goto(stack.url + "/wall")
+    page.evaluate("window.__notReloaded = true")
+    page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000
+    )
+    page.wait_for_timeout(2_500)  # ticks pass: each retries the failed view
+    assert failing["failed"] >= 3, failing
+    assert page.locator("#wall-map path.wf-cell").count() == 0
+
+    failing["on"] = False
+    page.wait_for_selector("#wall-map path.wf-cell", state="attached", timeout=5_000)
+    assert page.evaluate("window.__notReloaded") is True
+    z = page.evaluate(
+        """() => ['scene-licences', 'boundaries-county'].map((p) =>
+             Number(getComputedStyle(document.querySelector('.leaflet-' + p + '-pane')).zIndex))"""
+    )
+    assert z[0] < z[1], z
+    page.close()

@@ -80,7 +80,7 @@ def test_initial_layout_is_the_wall_only_on_its_paths(world, path, wall):
     settings, regions = world
     found = ids(pages.initial(path, settings, regions))
     assert ("wall-map" in found) is wall
-    assert ("wall-licences" in found) is wall
+    assert ("wall-licence-view" in found) is wall
     # the router's trigger only where the router must fill the page
     assert ("page-url" in found) is not wall
     assert "page-content" in found
@@ -102,8 +102,11 @@ def test_preloads_name_the_maps_first_requests(world):
     assert f'href="{first.replace("&", "&amp;")}"' in links
     assert 'as="fetch" crossorigin' in links
     assert wall_page.GEOJSON_CHUNK in links
-    # the layout asks for exactly the URL that is preloaded, and the chunk is dash-leaflet's file
-    assert find(pages.initial("/wall", settings, regions), "wall-licences").url == first
+    # assets/wall.js asks for exactly the URL that is preloaded (named by the page's <meta>), and the
+    # chunk is dash-leaflet's file
+    assert wall_page.first_layer_meta(regions) == (
+        f'<meta name="wf-licence-layer" content="{first.replace("&", "&amp;")}">'
+    )
     assert (Path(dash_leaflet.__file__).parent / Path(wall_page.GEOJSON_CHUNK).name).is_file()
 
 
@@ -131,8 +134,8 @@ def test_boundary_levels_stack_by_level_not_by_arrival(world):
         assert pane.children is layer
         z[level] = pane.style["zIndex"]
     assert z["county"] < z["city"] < z["province"]
-    # above the licence cells, below the flow arcs
-    assert find_pane(layout, "scene-licences").style["zIndex"] < z["county"]
+    # above the licence cells (assets/wall.js puts their pane at 410), below the flow arcs
+    assert 410 < z["county"]
     assert z["province"] < find_pane(layout, "scene-flows").style["zIndex"]
 
 
