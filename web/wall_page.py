@@ -94,7 +94,7 @@ def preloads(regions: Regions) -> str:
 
 
 def first_layer_meta(regions: Regions) -> str:
-    """``<meta>`` naming the first licence layer: assets/wall.js fetches it as it loads (the preload's URL)."""
+    """``<meta>`` naming the first licence layer (the preload's URL): assets/wall.js fetches it."""
     return f'<meta name="wf-licence-layer" content="{html.escape(first_licence_url(regions))}">'
 
 
