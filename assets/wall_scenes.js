@@ -56,6 +56,26 @@
     },
   });
 
+  /* The legend of a scene, as Dash components (text from the catalogue, as text): a title, a colour
+     ramp where the scene colours by count, and items whose swatch is their ::before (assets/wall.css). */
+  const div = (className, children) => ({ type: "Div", namespace: "dash_html_components", props: { className: className, children: children } });
+  const item = (swatch, text) => ({ type: "Span", namespace: "dash_html_components", props: { className: "wall-legend-item wall-swatch-" + swatch, children: text } });
+  const COLOURS = ["red", "orange", "yellow", "blue"];
+  function legend(scene, t) {
+    const levels = COLOURS.map((c, i) => item(c, t["wall.colour." + c] + t["wall.level." + (i + 1)]));
+    const parts = {
+      licences: [t["wall.legend.cells"], "wall-legend-ramp", ["valid", "suspended", "revoked", "expired"].map((s) => item(s, t["wall.legend." + s]))],
+      inspections: [t["wall.legend.heat"], "wall-legend-ramp wall-legend-ramp-heat", [item("gap", t["wall.legend.gap"])]],
+      flows: [t["wall.legend.flow"], null, levels.concat([item("flow", t["wall.legend.flow.none"])])],
+      warnings: [t["wall.scene.warnings.sub"], null, levels],
+    }[scene];
+    if (!parts) return [];
+    const out = [div("wall-legend-title", parts[0])];
+    if (parts[1]) out.push(div(parts[1], null));
+    out.push(div("wall-legend-status", parts[2]));
+    return out;
+  }
+
   let warnPushes = 0, lastScene = null;
   const urls = {};
   function changed(key, url) {
@@ -70,24 +90,28 @@
       window.wf.config = config;
       const scenes = config.scenes;
       const name = scenes[Math.floor(Date.now() / config.sceneMs) % scenes.length];
-      if (name === lastScene) return [NO(), NO(), NO()];
+      if (name === lastScene) return [NO(), NO(), NO(), NO()];
       lastScene = name;
       const t = config.text;
       const sub = fill(t["wall.scene." + name + ".sub"], config.subs[name] || {});
-      return ["wall wall-scene-" + name, t["wall.scene." + name], sub];
+      return ["wall wall-scene-" + name, t["wall.scene." + name], sub, legend(name, t)];
     },
 
-    /* URLs of the scene layers: each refetched on its own period, the pins also on every warning push. */
+    /* URLs of the scene layers: each refetched on its own period, the pins also on every warning push.
+       At page load only the scene on screen gets its layers; the hidden scenes' follow on the first tick
+       (1 s later, long before they show), so they do not compete with the map's first paint. */
     sceneUrls: function (n, warned, config) {
       window.wf.config = config;
       const trig = (window.dash_clientside.callback_context.triggered || []).map((x) => x.prop_id);
       if (trig.includes("wall-socket.data-warnings")) warnPushes += 1;
       const now = Date.now();
+      const shown = config.scenes[Math.floor(now / config.sceneMs) % config.scenes.length];
+      const nowOrLater = (scene, key, url) => (n || scene === shown ? changed(key, url) : NO());
       return [
-        changed("heat", "/api/v1/wall/heat?v=" + Math.floor(now / 60000)),
-        changed("gap", "/api/v1/wall/gap?v=" + Math.floor(now / 60000)),
-        changed("flows", "/api/v1/wall/flows?v=" + Math.floor(now / 30000)),
-        changed("pins", "/api/v1/wall/warnings?v=" + Math.floor(now / 15000) + "-" + warnPushes),
+        nowOrLater("inspections", "heat", "/api/v1/wall/heat?v=" + Math.floor(now / 60000)),
+        nowOrLater("inspections", "gap", "/api/v1/wall/gap?v=" + Math.floor(now / 60000)),
+        nowOrLater("flows", "flows", "/api/v1/wall/flows?v=" + Math.floor(now / 30000)),
+        nowOrLater("warnings", "pins", "/api/v1/wall/warnings?v=" + Math.floor(now / 15000) + "-" + warnPushes),
       ];
     },
 

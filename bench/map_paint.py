@@ -53,11 +53,17 @@ INIT = """(() => {
     configurable: true, get() { return current; }, set(v) { current = v; hook(v); },
   });
   window.__wfPaint = {};
+  window.__wfFrames = []; // long animation frames (> 50 ms): start, render start, end
+  new PerformanceObserver((list) => { window.__wfFrames.push(...list.getEntries()); })
+    .observe({ type: "long-animation-frame", buffered: true });
   const mo = new MutationObserver(() => {
     if (window.__wfPaint.dom === undefined && document.querySelector("path.wf-cell")) {
       window.__wfPaint.dom = performance.now();
       mo.disconnect();
-      requestAnimationFrame(() => setTimeout(() => { window.__wfPaint.painted = performance.now(); }, 0));
+      requestAnimationFrame(() => {
+        window.__wfPaint.frame = performance.now(); // the rendering step that draws the cells starts
+        setTimeout(() => { window.__wfPaint.painted = performance.now(); }, 0);
+      });
     }
   });
   mo.observe(document, { childList: true, subtree: true });
@@ -141,7 +147,14 @@ def process_cpu(browser) -> dict[int, float]:
 def first_paint(browser, url: str, size: tuple[int, int]) -> dict:
     """One cold load of /wall; the first cell's times from navigation start (ms), and the CPU the page's
     renderer process used until then (ms, all its threads: on a loaded machine the elapsed time is this
-    CPU stretched by the wait for a core)."""
+    CPU stretched by the wait for a core).
+
+    Two paint figures. ``painted``: a ``setTimeout(0)`` after the animation frame that draws the cells,
+    what this bench printed first; it also waits for the tasks queued before it (a 100 ms Dash timer
+    task in a traced load), so it runs late by up to that much. ``committed``: the end of that frame,
+    from the Long Animation Frames API (Chromium reports every frame over 50 ms with its end, after
+    style, layout and paint); when that frame was shorter than 50 ms and so not reported, ``painted``
+    stands in (``frame end`` shows "-")."""
     before = process_cpu(browser)
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
@@ -149,18 +162,26 @@ def first_paint(browser, url: str, size: tuple[int, int]) -> dict:
     page.goto(url + "/wall")
     page.wait_for_function("() => window.__wfPaint.painted !== undefined", timeout=60_000, polling=50)
     after = process_cpu(browser)
+    page.wait_for_timeout(
+        300
+    )  # observers report long frames a little after them (times are kept as measured)
     out = page.evaluate(
         """() => {
       const res = performance.getEntriesByType("resource");
       const f = res.filter((e) => e.name.includes("/api/v1/map/licences"))[0];
       const lay = res.filter((e) => e.name.includes("/_dash-layout"))[0];
       const nav = performance.getEntriesByType("navigation")[0];
-      return {dom: window.__wfPaint.dom, painted: window.__wfPaint.painted,
+      const t = window.__wfPaint.frame;
+      const lf = window.__wfFrames.find(
+        (e) => e.renderStart > 0 && e.renderStart <= t + 0.5 && t <= e.startTime + e.duration);
+      return {dom: window.__wfPaint.dom, painted: window.__wfPaint.painted, frame: t,
+              frameEnd: lf ? lf.startTime + lf.duration : null,
               dcl: nav.domContentLoadedEventEnd, layoutStart: lay ? lay.startTime : -1,
               layerStart: f ? f.startTime : -1, layerFetch: f ? f.responseEnd - f.startTime : -1};
     }"""
     )
     out["cpu"] = 1000 * sum(v for k, v in after.items() if k not in before)
+    out["committed"] = out["frameEnd"] if out["frameEnd"] is not None else out["painted"]
     out["page"], out["context"] = page, context
     return out
 
@@ -192,22 +213,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wf-map-") as tmp, private_redis(args.data_dir) as server:
         r = server.client()
         print(ensure_loaded(r, args.licences))
-        with stack(server, Path(tmp), processes=()) as s, chromium() as browser:
+        # the licence scene only: on the other scenes its pane is hidden, and hidden cells are never painted
+        only_licences = {"WATCHFLOOR_WALL_SCENES": "[licences]"}
+        with stack(server, Path(tmp), processes=(), **only_licences) as s, chromium() as browser:
             print(f"before: {load_average()}; screen {args.screen}")
             paints = [first_paint(browser, s.url, size) for _ in range(args.loads)]
             print(f"\nfirst paint (ms from navigation start), {args.loads} cold loads of /wall")
             print(
                 f"{'load':>4} {'DOMContentLoaded':>16} {'/_dash-layout':>13} {'layer fetch start':>17}"
-                f" {'fetch':>6} {'cell in DOM':>11} {'painted':>8} {'page CPU':>8}"
+                f" {'fetch':>6} {'cell in DOM':>11} {'frame end':>9} {'painted':>8} {'page CPU':>8}"
             )
             for i, p in enumerate(paints, 1):
+                end = "-" if p["frameEnd"] is None else f"{p['frameEnd']:.0f}"
                 print(
                     f"{i:>4} {p['dcl']:>16.0f} {p['layoutStart']:>13.0f} {p['layerStart']:>17.0f}"
-                    f" {p['layerFetch']:>6.0f} {p['dom']:>11.0f} {p['painted']:>8.0f} {p['cpu']:>8.0f}"
+                    f" {p['layerFetch']:>6.0f} {p['dom']:>11.0f} {end:>9} {p['painted']:>8.0f}"
+                    f" {p['cpu']:>8.0f}"
                 )
+            shown = [p["committed"] for p in paints]
             painted = [p["painted"] for p in paints]
             print(
-                f"median painted {statistics.median(painted):.0f} ms, max {max(painted):.0f} ms; "
+                f"median frame committed {statistics.median(shown):.0f} ms, max {max(shown):.0f} ms; "
+                f"median painted (rAF + task) {statistics.median(painted):.0f} ms, "
+                f"max {max(painted):.0f} ms; "
                 f"page renderer CPU median {statistics.median(p['cpu'] for p in paints):.0f} ms"
             )
             print("timeline of the last load (ms from navigation start: request start → response end):")
@@ -238,11 +266,14 @@ def main() -> None:
                 fetch, draw, feats = page.evaluate(NAIVE, n)
                 print(f"{feats:>8} {fetch:>11.0f} {draw:>8.0f} {fetch + draw:>8.0f}")
             print(f"after: {load_average()}")
-            goal_paint = max(painted) <= 800
+            # the goal on every load, judged on the frame that shows the cells (the rAF + task figure
+            # is printed above for comparison with earlier runs)
+            goal_paint = max(shown) <= 800
             goal_move = max(moved) <= 250
             print(
                 f"\ngoal first paint ≤ 0.8 s: {'met' if goal_paint else 'NOT met'} "
-                f"(max {max(painted):.0f} ms); "
+                f"(frame committed: max {max(shown):.0f} ms, median {statistics.median(shown):.0f}; "
+                f"rAF + task: max {max(painted):.0f} ms); "
                 f"pan/zoom ≤ 250 ms: {'met' if goal_move else 'NOT met'} (max {max(moved):.0f} ms)"
             )
 

@@ -135,6 +135,7 @@ def register(
         Output("wall-root", "className"),
         Output("wall-scene-title", "children"),
         Output("wall-scene-sub", "children"),
+        Output("wall-legend", "children"),
         Input("wall-tick", "n_intervals"),
         State("wall-config", "data"),
     )

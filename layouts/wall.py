@@ -14,7 +14,7 @@ from geo.boundaries import Regions
 from indicators.wall_data import region_names
 from indicators.wall_figures import SOURCES, TIME_ZONE, stale_after_ms
 from layouts.i18n import catalogue, t
-from layouts.wall_panels import kpi_column, legends, source_badges
+from layouts.wall_panels import kpi_column, source_badges
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -155,7 +155,9 @@ SLOW_MS = 30_000
 
 
 def _overlay(lang: str, first: str) -> html.Div:
-    """Scene title (top left of the map) and the scene legends (bottom left)."""
+    """Scene title (top left of the map) and the scene's legend (bottom left, filled by the ``scene``
+    clientside callback from the catalogue: one legend in the page, not four, as every Dash component
+    costs the wall's start and each store update)."""
     return html.Div(
         className="wall-map-overlay",
         children=[
@@ -168,7 +170,7 @@ def _overlay(lang: str, first: str) -> html.Div:
                     html.Div("", id="wall-scene-sub", className="wall-scene-sub"),
                 ],
             ),
-            legends(lang),
+            html.Div(id="wall-legend", className="wall-tile wall-legend"),
         ],
     )
 

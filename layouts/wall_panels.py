@@ -1,4 +1,4 @@
-"""The panels around the wall's map: KPI tiles, legends, and the server-rendered ticker, ranking and trend.
+"""The panels around the wall's map: KPI tiles, badges, and the server-rendered ticker, ranking and trend.
 
 Everything upstream-derived is passed to Dash as plain strings (React text nodes), never as HTML.
 """
@@ -26,17 +26,17 @@ HEAT_RAMP = ("#3b1d4a", "#6b21a8", "#a21caf", "#db2777", "#f43f5e", "#fb923c", "
 
 
 def kpi_tile(key: str, unit_key: str, lang: str) -> html.Div:
-    """One KPI tile: label, value (+unit) and a comparison line, each with its own id."""
+    """One KPI tile: label, value and a comparison line; the unit is drawn by CSS after the value
+    (``data-unit``): every Dash component costs the wall's start and each store update, see docs/wall.md."""
     return html.Div(
         className=f"wall-tile wall-kpi wall-kpi-{key}",
         children=[
             html.Div(t(lang, f"wall.kpi.{key}"), className="wall-kpi-label"),
             html.Div(
-                className="wall-kpi-line",
-                children=[
-                    html.Span("—", id=f"wall-kpi-{key}", className="wall-kpi-value"),
-                    html.Span(t(lang, unit_key) if unit_key else "", className="wall-kpi-unit"),
-                ],
+                "—",
+                id=f"wall-kpi-{key}",
+                className="wall-kpi-value",
+                **{"data-unit": t(lang, unit_key) if unit_key else ""},
             ),
             html.Div("", id=f"wall-kpi-{key}-sub", className="wall-kpi-sub"),
         ],
@@ -46,46 +46,6 @@ def kpi_tile(key: str, unit_key: str, lang: str) -> html.Div:
 def kpi_column(lang: str) -> html.Aside:
     """The column of KPI tiles."""
     return html.Aside(className="wall-kpis", children=[kpi_tile(k, u, lang) for k, u in KPIS])
-
-
-def _swatches(items: list[tuple[str, str]]) -> html.Div:
-    return html.Div(
-        className="wall-legend-status",
-        children=[
-            html.Span([html.Span(className=f"wall-swatch {cls}"), text], className="wall-legend-item")
-            for cls, text in items
-        ],
-    )
-
-
-def legends(lang: str) -> html.Div:
-    """One legend per scene; CSS shows the current scene's."""
-    status = [
-        (f"wall-swatch-{s}", t(lang, f"wall.legend.{s}"))
-        for s in ("valid", "suspended", "revoked", "expired")
-    ]
-    colours = [
-        (f"wall-swatch-{c}", t(lang, f"wall.colour.{c}") + t(lang, f"wall.level.{i}"))
-        for i, c in enumerate(("red", "orange", "yellow", "blue"), 1)
-    ]
-    return html.Div(
-        className="wall-legends",
-        children=[
-            html.Div(className="wall-tile wall-legend wall-legend-licences", children=[
-                html.Div(t(lang, "wall.legend.cells"), className="wall-legend-title"),
-                html.Div(className="wall-legend-ramp"), _swatches(status)]),
-            html.Div(className="wall-tile wall-legend wall-legend-inspections", children=[
-                html.Div(t(lang, "wall.legend.heat"), className="wall-legend-title"),
-                html.Div(className="wall-legend-ramp wall-legend-ramp-heat"),
-                _swatches([("wall-swatch-gap", t(lang, "wall.legend.gap"))])]),
-            html.Div(className="wall-tile wall-legend wall-legend-flows", children=[
-                html.Div(t(lang, "wall.legend.flow"), className="wall-legend-title"),
-                _swatches([*colours, ("wall-swatch-flow", t(lang, "wall.legend.flow.none"))])]),
-            html.Div(className="wall-tile wall-legend wall-legend-warnings", children=[
-                html.Div(t(lang, "wall.scene.warnings.sub"), className="wall-legend-title"),
-                _swatches(colours)]),
-        ],
-    )  # fmt: skip
 
 
 def source_badges(lang: str) -> html.Div:
@@ -114,9 +74,10 @@ def ranking_rows(rows: list[tuple[int, float]], names: dict[int, str], lang: str
             children=[
                 html.Span(str(i), className="wall-rank-no"),
                 html.Span(names.get(a, str(a)), className="wall-rank-name"),
+                # the fill is the bar's first background, sized to the value (one element, not two)
                 html.Span(
-                    html.Span(className="wall-rank-fill", style={"width": f"{max(2.0, v / top * 100):.0f}%"}),
                     className="wall-rank-bar",
+                    style={"backgroundSize": f"{max(2.0, v / top * 100):.0f}% 100%, 100% 100%"},
                 ),
                 html.Span(f"{v:.0f}", className="wall-rank-value"),
             ],
@@ -201,16 +162,12 @@ def trend_svg(trend: dict, lang: str) -> list:
         className="wall-trend-legend",
         children=[
             html.Span(
-                [
-                    html.Span(className="wall-swatch wall-swatch-bar"),
-                    f"{t(lang, 'wall.trend.inspections')} {sum(insp):,}",
-                ]
+                f"{t(lang, 'wall.trend.inspections')} {sum(insp):,}",
+                className="wall-legend-item wall-swatch-bar",
             ),
             html.Span(
-                [
-                    html.Span(className="wall-swatch wall-swatch-line"),
-                    f"{t(lang, 'wall.trend.warnings')} {sum(warn):,}",
-                ]
+                f"{t(lang, 'wall.trend.warnings')} {sum(warn):,}",
+                className="wall-legend-item wall-swatch-line",
             ),
         ],
     )

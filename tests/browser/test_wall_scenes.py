@@ -10,7 +10,10 @@ import pytest
 
 from alerts.store import upsert_warnings
 from core import keys
+from layouts.i18n import CATALOGUES
 from tests.browser.test_wall import add_licences
+
+COLOURS = ("red", "orange", "yellow", "blue")
 
 #: every tile and text block of the wall, with the page's own overflow check
 FITS = """() => {
@@ -98,6 +101,21 @@ def open_wall(browser, stack, width: int, height: int):
     return page
 
 
+#: the legend's items: text and whether its swatch (::before) has a colour or a dashed border
+LEGEND = """() => [...document.querySelectorAll('#wall-legend .wall-legend-item')].map((el) => {
+  const b = getComputedStyle(el, '::before');
+  return [el.innerText, b.backgroundColor !== 'rgba(0, 0, 0, 0)' || b.borderStyle.includes('dashed')];
+})"""
+_ZH = CATALOGUES["zh"]
+LEVELS = [[_ZH[f"wall.colour.{c}"] + _ZH[f"wall.level.{i}"], True] for i, c in enumerate(COLOURS, 1)]
+LEGENDS = {
+    "licences": [[_ZH[f"wall.legend.{s}"], True] for s in ("valid", "suspended", "revoked", "expired")],
+    "inspections": [[_ZH["wall.legend.gap"], True]],
+    "flows": [*LEVELS, [_ZH["wall.legend.flow.none"], True]],
+    "warnings": LEVELS,
+}
+
+
 @pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (7680, 2160), (5760, 3240), (1080, 1920)])
 def test_every_scene_fits_the_screen(redis_client, stack_factory, browser, size):
     add_licences(redis_client, 20)
@@ -115,6 +133,9 @@ def test_every_scene_fits_the_screen(redis_client, stack_factory, browser, size)
             assert page.evaluate(FITS) == [], f"{scene} at {size}"
             title = page.inner_text("#wall-scene-title")
             assert title and page.is_visible("#wall-scene-title"), scene
+            # the one legend is the scene's on screen (read together: the scene changes every 2 s)
+            now, items = page.evaluate(f"() => [({SCENE})(), ({LEGEND})()]")
+            assert items == LEGENDS[now], now
             seen.add(scene)
         page.wait_for_timeout(200)
     assert seen == {"licences", "inspections", "flows", "warnings"}
