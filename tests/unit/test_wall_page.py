@@ -10,7 +10,7 @@ from flask import Flask
 
 from core.settings import load_settings
 from geo.boundaries import load_regions
-from layouts import pages
+from layouts import pages, wall_panels
 from web import wall_page
 
 SCRIPTS = "\n".join(
@@ -143,3 +143,25 @@ def find_pane(component, name: str):
     return first_match(
         component, lambda c: type(c).__name__ == "Pane" and getattr(c, "name", None) == name, f"pane {name}"
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "fills"),
+    [
+        ([(320100, 40.0), (320200, 20.0), (320300, 0.0)], ["100%", "50%", "2%"]),  # the top fills the bar
+        ([(320100, 0.0)], ["2%"]),  # all zero: a sliver each, no division by zero
+        ([(320100, 3.0), (320200, 1.0)], ["100%", "33%"]),
+    ],
+)
+def test_ranking_rows_fill_their_bar_by_value(values, fills):
+    names = {320100: "南京市", 320200: "无锡市", 320300: "徐州市"}
+    rows = wall_panels.ranking_rows(values, names, "zh")
+    got = [r.children[2].style["backgroundSize"].split(" ")[0] for r in rows]
+    assert got == fills
+    assert [r.children[1].children for r in rows] == [names[a] for a, _ in values]
+    assert [r.children[0].children for r in rows] == [str(i) for i in range(1, len(values) + 1)]
+
+
+def test_ranking_rows_say_so_when_empty():
+    (row,) = wall_panels.ranking_rows([], {}, "zh")
+    assert row.className == "wall-empty"
