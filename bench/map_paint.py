@@ -7,10 +7,13 @@ with ``--data-dir`` the Redis data is kept and a later run with the same count r
 web process on that Redis and opens /wall:
 
 - **first paint**: from navigation start (``performance.timeOrigin``) to the first licence cell
-  (``path.wf-cell``) in the DOM, and to the frame after it ("painted": rAF + a task). A new browser
-  context per load, so nothing comes from the cache. Also per load: when ``/_dash-layout`` was asked
-  for, and the CPU the page's renderer process used until the paint ("page CPU", all its threads; on a
-  shared machine the elapsed time is this CPU stretched by the wait for a core).
+  (``path.wf-cell``) in the DOM, and to the end of the frame that draws it ("frame end", from the Long
+  Animation Frames API; the goal is judged on it), and the older "painted" (rAF + a task, late by
+  whatever tasks were queued). A new browser context per load, so nothing comes from the cache, closed
+  before the next load; the wall shows the licence scene only (on the others its pane is hidden).
+  Also per load: when ``/_dash-layout`` was asked for, and the CPU the page's renderer process used
+  until the paint ("page CPU", all its threads; on a shared machine the elapsed time is this CPU
+  stretched by the wait for a core).
 - **pan/zoom**: a programmatic ``panBy`` / ``setView`` (no animation) on the Leaflet map, until the
   layer of the new view is drawn: every old cell gone, a new one present, and the frame after it.
   A different view fetches its layer at once; ``map.refresh_seconds`` only throttles reloads of the
