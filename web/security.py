@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 import dash
 import orjson
+from dash.exceptions import DependencyException
 from flask import Flask, Response, g, redirect, request, session
 
 from core.identity import Identity
@@ -159,6 +160,10 @@ def install(
         SESSION_COOKIE_SECURE=https,
     )
     csp: list[str] = []  # filled on the first response, after every callback is registered
+
+    # Dash raises this for a bundle path it has not registered (``/_dash-component-suites/dash/../x``):
+    # that is "not found", not a server error (it never serves such a file either way)
+    server.register_error_handler(DependencyException, lambda _exc: json_error(404, "not found"))
 
     @server.before_request
     def guard() -> Response | None:
