@@ -73,8 +73,8 @@ window.wf = window.wf || {};
      drawn the moment the map exists, not after React has mounted a GeoJSON component and asked for it.
      A newer view replaces an older one, never the other way round; a failed fetch is retried. */
   window.wf.licences = (function () {
-    let map = null, layer = null, asked = 0, drawn = 0, latest = null;
-    const failed = new Set();
+    // failedUrl: the last view whose fetch failed (only the current view is ever asked again)
+    let map = null, layer = null, asked = 0, drawn = 0, latest = null, failedUrl = null;
     function draw() {
       if (!layer || !latest) return;
       layer.clearLayers();
@@ -82,14 +82,14 @@ window.wf = window.wf || {};
     }
     function show(url) {
       const mine = ++asked;
-      failed.delete(url);
+      if (url === failedUrl) failedUrl = null;
       fetch(url, { credentials: "same-origin" })
         .then((r) => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
         .then((data) => {
           if (mine < drawn) return; // a newer view is on screen already
           drawn = mine; latest = data; draw();
         })
-        .catch(() => { if (mine >= drawn) failed.add(url); });
+        .catch(() => { if (mine >= drawn) failedUrl = url; });
     }
     function attach(m) {
       map = m;
@@ -110,7 +110,7 @@ window.wf = window.wf || {};
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();
-    return { show: show, failed: (url) => failed.has(url), map: () => map };
+    return { show: show, failed: (url) => url === failedUrl, map: () => map };
   })();
 
   let lastUrl = null, lastUrlAt = 0, lastView = null;
