@@ -73,8 +73,8 @@ window.wf = window.wf || {};
      drawn the moment the map exists, not after React has mounted a GeoJSON component and asked for it.
      A newer view replaces an older one, never the other way round; a failed fetch is retried. */
   window.wf.licences = (function () {
-    // failedUrl: the last view whose fetch failed (only the current view is ever asked again)
-    let map = null, layer = null, asked = 0, drawn = 0, latest = null, failedUrl = null;
+    // failing: the latest fetch asked for failed (layerUrl asks again on the next tick, unthrottled)
+    let map = null, layer = null, asked = 0, drawn = 0, latest = null, failing = false;
     function draw() {
       if (!layer || !latest) return;
       layer.clearLayers();
@@ -82,14 +82,14 @@ window.wf = window.wf || {};
     }
     function show(url) {
       const mine = ++asked;
-      if (url === failedUrl) failedUrl = null;
+      failing = false;
       fetch(url, { credentials: "same-origin" })
         .then((r) => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
         .then((data) => {
           if (mine < drawn) return; // a newer view is on screen already
           drawn = mine; latest = data; draw();
         })
-        .catch(() => { if (mine >= drawn) failedUrl = url; });
+        .catch(() => { if (mine === asked) failing = true; }); // an older view's failure does not matter
     }
     function attach(m) {
       map = m;
@@ -110,7 +110,7 @@ window.wf = window.wf || {};
     }
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();
-    return { show: show, failed: (url) => url === failedUrl, map: () => map };
+    return { show: show, failing: () => failing, map: () => map };
   })();
 
   let lastUrl = null, lastUrlAt = 0, lastView = null;
@@ -118,7 +118,9 @@ window.wf = window.wf || {};
   // Dash looks clientside callbacks up in window.dash_clientside[namespace][name].
   window.dash_clientside = window.dash_clientside || {};
   window.dash_clientside.wall = {
-    /* Merge the server snapshot and the pushes into one state and the KPI texts. */
+    /* Merge the server snapshot and the pushes into one state, the active-licence text, and the
+       density (per 1,000 people) only when it changed: a licence push (up to 20 a second) then runs
+       this callback alone; the KPI tiles listen to the density, the layer reads the state each tick. */
     merge: function (snapshot, licence, indicators, state, config) {
       const trig = (window.dash_clientside.callback_context.triggered || []).map((t) => t.prop_id);
       const s = Object.assign({}, state || {});
@@ -138,7 +140,8 @@ window.wf = window.wf || {};
       if (trig.includes("wall-socket.data-indicators") && indicators && indicators.adcode === s.adcode) {
         s.per1000 = indicators.per_1000;
       }
-      return [s, fmt(s.active, config.lang)];
+      const density = s.per1000 === (state || {}).per1000 && state ? NO() : s.per1000;
+      return [s, fmt(s.active, config.lang), density];
     },
 
     /* Every second: the clock, one freshness badge per upstream source and the connection line. */
@@ -168,7 +171,7 @@ window.wf = window.wf || {};
 
     /* The licence layer for the current view (wf.licences fetches it; the store keeps the URL asked
        for); new data reloads it at most every refreshMs, a failed fetch on the next tick. */
-    layerUrl: function (bounds, zoom, state, n, config) {
+    layerUrl: function (bounds, zoom, n, state, config) {
       if (!bounds) return NO();
       // bounds are [[south, west], [north, east]]; zoom is only known after the first move
       const b = [bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0]].map((v) => v.toFixed(4));
@@ -176,7 +179,7 @@ window.wf = window.wf || {};
       const view = b.join(",") + "|" + z;
       const version = (state && state.version) || 0;
       const url = "/api/v1/map/licences?bbox=" + b.join(",") + "&zoom=" + z + "&v=" + version;
-      const retry = window.wf.licences.failed(url);
+      const retry = window.wf.licences.failing();
       if (url === lastUrl && !retry) return NO();
       const now = Date.now();
       if (view === lastView && now - lastUrlAt < config.refreshMs && !retry) return NO();

@@ -3,7 +3,6 @@
    Upstream text only ever reaches the DOM through textNode (text, never HTML). */
 (function () {
   const NO = () => window.dash_clientside.no_update;
-  let lastKpiPanels = {}, lastKpiPer1000 = {}; // sentinels: the first call always renders
   const HEAT = ["#3b1d4a", "#6b21a8", "#a21caf", "#db2777", "#f43f5e", "#fb923c", "#fde047"];
   const LEVEL = { 0: "#38bdf8", 1: "#ef4444", 2: "#f97316", 3: "#facc15", 4: "#3b82f6" };
   const PIN = { red: "#ef4444", orange: "#f97316", yellow: "#facc15", blue: "#3b82f6" };
@@ -115,21 +114,16 @@
       ];
     },
 
-    /* KPI values and their comparison lines from the panel figures (and the pushed licence state). */
-    kpis: function (panels, state, config) {
-      // wall-state changes with every licence push (up to 20 a second), but these tiles only use its
-      // per-1,000 figure: skip the re-render when neither that nor the panel figures changed
-      const per1000 = state ? state.per1000 : undefined;
-      if (panels === lastKpiPanels && per1000 === lastKpiPer1000) return Array(11).fill(NO());
-      lastKpiPanels = panels; lastKpiPer1000 = per1000;
+    /* KPI values and their comparison lines from the panel figures and the density (per 1,000). */
+    kpis: function (panels, per1000, config) {
       const t = config.text, lang = config.lang;
       const k = (panels && panels.kpi) || {};
       const get = (key) => k[key] || {};
       const signed = (v) => (v > 0 ? "+" : v < 0 ? "−" : "±") + fmt(Math.abs(v || 0), lang);
       const prev = (f) => (f.prev ? fill(t["wall.delta.prev"], { n: fmt(f.prev, lang), p: pct(f.progress) }) : t["wall.delta.prev.none"]);
       const active = get("active"), insp = get("inspections"), cov = get("coverage"), warn = get("warnings");
-      const density = state && state.per1000 !== null && state.per1000 !== undefined
-        ? " · " + Number(state.per1000).toFixed(2) + " " + t["wall.kpi.density.unit"] : "";
+      const density = per1000 !== null && per1000 !== undefined
+        ? " · " + Number(per1000).toFixed(2) + " " + t["wall.kpi.density.unit"] : "";
       return [
         panels ? fmt(insp.value, lang) : "—",
         panels ? pct(cov.value) : "—",

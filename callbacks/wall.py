@@ -104,6 +104,7 @@ def register(
         ClientsideFunction("wall", "merge"),
         Output("wall-state", "data"),
         Output("wall-kpi-active", "children"),
+        Output("wall-density", "data"),
         Input("wall-snapshot", "data"),
         Input("wall-socket", "data-licence"),
         Input("wall-socket", "data-indicators"),
@@ -115,7 +116,7 @@ def register(
         *(Output(f"wall-kpi-{k}", "children") for k, _ in wall_panels.KPIS if k != "active"),
         *(Output(f"wall-kpi-{k}-sub", "children") for k, _ in wall_panels.KPIS),
         Input("wall-panels", "data"),
-        Input("wall-state", "data"),
+        Input("wall-density", "data"),
         State("wall-config", "data"),
     )
     app.clientside_callback(
@@ -160,8 +161,10 @@ def register(
         Output("wall-licence-view", "data"),
         Input("wall-map", "bounds"),
         Input("wall-map", "zoom"),
-        Input("wall-state", "data"),
         Input("wall-tick", "n_intervals"),
+        # new data shows at the next tick (the layer reloads at most every map.refresh_seconds anyway):
+        # as an Input, every licence push would run this callback too
+        State("wall-state", "data"),
         State("wall-config", "data"),
     )
 

@@ -86,6 +86,8 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
             dcc.Store(id="wall-snapshot"),
             dcc.Store(id="wall-panels"),
             dcc.Store(id="wall-state", data={"version": 0, "lastIngestMs": None}),
+            # licences per 1,000 people: its own store, so the KPI tiles do not re-run on each licence push
+            dcc.Store(id="wall-density"),
             # the licence layer's URL last asked for (assets/wall.js wf.licences fetches and draws it)
             dcc.Store(id="wall-licence-view"),
             # ticks only drive clientside code (clock, badges, scenes, throttled map refresh): no server calls
