@@ -143,20 +143,18 @@ def trend_svg(trend: dict, lang: str) -> list:
     w, h = 240.0, 80.0
     top_i, top_w = max(insp, default=0) or 1, max(warn, default=0) or 1
     bw = w / n
-    bars = [
-        svg.Rect(
-            x=f"{i * bw + bw * 0.12:.1f}",
-            y=f"{h - v / top_i * (h - 6):.1f}",
-            width=f"{bw * 0.76:.1f}",
-            height=f"{v / top_i * (h - 6):.1f}",
-            className="wall-trend-bar",
-        )
+    # all bars as one path (a rectangle per hour): one component, not 24 — every Dash component on the
+    # wall costs each store update, and a licence push makes several
+    bars = " ".join(
+        f"M{i * bw + bw * 0.12:.1f} {h - v / top_i * (h - 6):.1f}h{bw * 0.76:.1f}V{h:.1f}h{-bw * 0.76:.1f}Z"
         for i, v in enumerate(insp)
-    ]
+        if v > 0
+    )
     pts = " ".join(f"{(i + 0.5) * bw:.1f},{h - v / top_w * (h - 6):.1f}" for i, v in enumerate(warn))
+    line = svg.Polyline(points=pts, className="wall-trend-line")
     chart = svg.Svg(
         viewBox=f"0 0 {w:.0f} {h:.0f}", preserveAspectRatio="none", className="wall-trend-svg",
-        children=[*bars, svg.Polyline(points=pts, className="wall-trend-line")],
+        children=[svg.Path(d=bars, className="wall-trend-bar"), line],
     )  # fmt: skip
     legend = html.Div(
         className="wall-trend-legend",

@@ -158,8 +158,19 @@ def test_ranking_rows_fill_their_bar_by_value(values, fills):
     rows = wall_panels.ranking_rows(values, names, "zh")
     got = [r.children[2].style["backgroundSize"].split(" ")[0] for r in rows]
     assert got == fills
-    assert [r.children[1].children for r in rows] == [names[a] for a, _ in values]
     assert [r.children[0].children for r in rows] == [str(i) for i in range(1, len(values) + 1)]
+    assert [r.children[1].children for r in rows] == [names[a] for a, _ in values]
+    assert [r.children[3].children for r in rows] == [f"{v:.0f}" for _, v in values]
+
+
+def test_trend_bars_are_one_path_with_a_rectangle_per_busy_hour():
+    chart = wall_panels.trend_svg({"inspections": [0, 4, 2, 0], "warnings": [1, 0, 0, 3]}, "zh")[1].children
+    bars, line = chart.children
+    rects = [part for part in bars.d.split("M") if part]
+    assert len(rects) == 2  # hours 1 and 2; empty hours draw nothing
+    tops = [float(r.split(" ")[1].split("h")[0]) for r in rects]
+    assert tops[0] == 6.0 and tops[0] < tops[1] < 80.0  # the busiest hour reaches the top margin
+    assert len(line.points.split(" ")) == 4
 
 
 def test_ranking_rows_say_so_when_empty():
