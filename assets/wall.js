@@ -113,6 +113,30 @@ window.wf = window.wf || {};
     return { show: show, failing: () => failing, map: () => map };
   })();
 
+  /* The city ranking's rows shrink so all 13 fit its panel (short on 16:9 walls): the list's height goes
+     into --rank-h whenever it changes size. Not a CSS container query: a font size in cqh units made
+     every layout of the page re-style the rows (+3-4 ms on each push; docs/performance.md). */
+  (function () {
+    function watch(list) {
+      new ResizeObserver((entries) => {
+        list.style.setProperty("--rank-h", entries[entries.length - 1].contentRect.height + "px");
+      }).observe(list);
+    }
+    function find() {
+      const list = document.getElementById("wall-ranking");
+      if (list) { watch(list); return; }
+      const root = document.getElementById("react-entry-point");
+      if (!root) return;
+      const seen = new MutationObserver(() => {
+        const l = document.getElementById("wall-ranking");
+        if (l) { seen.disconnect(); watch(l); }
+      });
+      seen.observe(root, { childList: true, subtree: true });
+    }
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", find);
+    else find();
+  })();
+
   let lastUrl = null, lastUrlAt = 0, lastView = null;
 
   // Dash looks clientside callbacks up in window.dash_clientside[namespace][name].

@@ -64,23 +64,20 @@ def source_badges(lang: str) -> html.Div:
 
 
 def ranking_rows(rows: list[tuple[int, float]], names: dict[int, str], lang: str, limit: int = 13) -> list:
-    """Rows of the ranking: place, name, a bar and the value."""
+    """Rows of the ranking: place, name, a bar and the value — one component a row.
+
+    Every mounted Dash component is visited on each store update, and a licence push makes several:
+    the place and the value are the row's ``data-no``/``data-value`` (shown by CSS as text), the bar
+    its background, sized by ``--fill`` (0.02–1, the top city fills it)."""
     if not rows:
         return [html.Div(t(lang, "wall.ranking.empty"), className="wall-empty")]
     top = max(v for _, v in rows) or 1.0
     return [
         html.Div(
+            names.get(a, str(a)),
             className="wall-rank-row",
-            children=[
-                html.Span(str(i), className="wall-rank-no"),
-                html.Span(names.get(a, str(a)), className="wall-rank-name"),
-                # the fill is the bar's first background, sized to the value (one element, not two)
-                html.Span(
-                    className="wall-rank-bar",
-                    style={"backgroundSize": f"{max(2.0, v / top * 100):.0f}% 100%, 100% 100%"},
-                ),
-                html.Span(f"{v:.0f}", className="wall-rank-value"),
-            ],
+            style={"--fill": f"{max(0.02, v / top):.2f}"},
+            **{"data-no": str(i), "data-value": f"{v:.0f}"},
         )
         for i, (a, v) in enumerate(rows[:limit], 1)
     ]
@@ -101,7 +98,6 @@ def ticker_items(warnings: list[dict], names: dict[int, str], lang: str, now_ms:
         label = t(lang, f"wall.type.{kind}") if f"wall.type.{kind}" in _TYPES else kind
         region = int(w.get("region", 0) or 0)
         parts = [
-            html.Span(_hhmm(int(w.get("raised_at", 0))), className="wall-tick-time"),
             html.Span(
                 t(lang, f"wall.colour.{colour}") + t(lang, f"wall.level.{int(w.get('level', 4))}"),
                 className=f"wall-chip wall-chip-{colour}",
@@ -109,11 +105,12 @@ def ticker_items(warnings: list[dict], names: dict[int, str], lang: str, now_ms:
             html.Span(label, className="wall-tick-type"),
             html.Span(names.get(region, str(region)), className="wall-tick-region"),
         ]
+        # the time and the overdue tag are the line's data-time/data-overdue, shown by CSS (fewer
+        # components: each is visited on every store update)
+        attrs = {"data-id": str(w.get("id", "")), "data-time": _hhmm(int(w.get("raised_at", 0)))}
         if is_overdue(w, now_ms):
-            parts.append(html.Span(t(lang, "wall.ticker.overdue.tag"), className="wall-tick-overdue"))
-        out.append(
-            html.Div(parts, className=f"wall-tick wall-tick-{colour}", **{"data-id": str(w.get("id", ""))})
-        )
+            attrs["data-overdue"] = t(lang, "wall.ticker.overdue.tag")
+        out.append(html.Div(parts, className=f"wall-tick wall-tick-{colour}", **attrs))
     return out
 
 

@@ -224,6 +224,10 @@ def test_overdue_warnings_are_counted_in_the_ticker(redis_client, stack_factory,
     stack = stack_factory()
     page = open_wall(browser, stack, 1920, 1080)
     assert "超期未复 1" in page.inner_text("#wall-ticker-head")
-    assert page.locator("#wall-ticker .wall-tick-overdue").count() == 1
+    overdue = page.locator("#wall-ticker .wall-tick[data-overdue]")
+    assert overdue.count() == 1
+    # the tag is the line's ::after, drawn from the attribute: check that it shows, and as text
+    tag = "(el) => [getComputedStyle(el, '::after').content, getComputedStyle(el, '::after').backgroundColor]"
+    assert overdue.evaluate(tag) == ['"超期"', "rgb(153, 27, 27)"]
     assert "超期 1" in page.inner_text("#wall-kpi-warnings-sub")
     page.close()

@@ -148,19 +148,19 @@ def find_pane(component, name: str):
 @pytest.mark.parametrize(
     ("values", "fills"),
     [
-        ([(320100, 40.0), (320200, 20.0), (320300, 0.0)], ["100%", "50%", "2%"]),  # the top fills the bar
-        ([(320100, 0.0)], ["2%"]),  # all zero: a sliver each, no division by zero
-        ([(320100, 3.0), (320200, 1.0)], ["100%", "33%"]),
+        ([(320100, 40.0), (320200, 20.0), (320300, 0.0)], ["1.00", "0.50", "0.02"]),  # the top fills the bar
+        ([(320100, 0.0)], ["0.02"]),  # all zero: a sliver each, no division by zero
+        ([(320100, 3.0), (320200, 1.0)], ["1.00", "0.33"]),
     ],
 )
 def test_ranking_rows_fill_their_bar_by_value(values, fills):
     names = {320100: "南京市", 320200: "无锡市", 320300: "徐州市"}
     rows = wall_panels.ranking_rows(values, names, "zh")
-    got = [r.children[2].style["backgroundSize"].split(" ")[0] for r in rows]
-    assert got == fills
-    assert [r.children[0].children for r in rows] == [str(i) for i in range(1, len(values) + 1)]
-    assert [r.children[1].children for r in rows] == [names[a] for a, _ in values]
-    assert [r.children[3].children for r in rows] == [f"{v:.0f}" for _, v in values]
+    assert [r.style["--fill"] for r in rows] == fills
+    # one component a row: place and value are data attributes the CSS shows, the name is the text
+    assert [getattr(r, "data-no") for r in rows] == [str(i) for i in range(1, len(values) + 1)]
+    assert [r.children for r in rows] == [names[a] for a, _ in values]
+    assert [getattr(r, "data-value") for r in rows] == [f"{v:.0f}" for _, v in values]
 
 
 def test_trend_bars_are_one_path_with_a_rectangle_per_busy_hour():
@@ -176,3 +176,21 @@ def test_trend_bars_are_one_path_with_a_rectangle_per_busy_hour():
 def test_ranking_rows_say_so_when_empty():
     (row,) = wall_panels.ranking_rows([], {}, "zh")
     assert row.className == "wall-empty"
+
+
+def test_ticker_lines_carry_time_and_overdue_as_data_and_upstream_text_as_text():
+    now = 1_763_800_000_000  # 2025-11-22 16:26:40 CST
+    evil = "<b>x</b>"
+    warnings = [
+        {"id": "w1", "colour": "red", "level": 1, "type": evil, "region": 320102, "raised_at": now - 60_000,
+         "state": "dispatched", "due_at": now - 1},
+        {"id": "w2", "colour": "purple", "level": 4, "type": "complaint_spike", "region": 999,
+         "raised_at": now},
+    ]  # fmt: skip
+    first, second = wall_panels.ticker_items(warnings, {320102: "玄武区"}, "zh", now)
+    assert getattr(first, "data-time") == "16:25" and getattr(second, "data-time") == "16:26"
+    assert getattr(first, "data-overdue") == "超期" and not hasattr(second, "data-overdue")
+    chip, kind, region = first.children
+    assert (chip.children, kind.children, region.children) == ("红Ⅰ", evil, "玄武区")  # a string: a text node
+    assert "wall-chip-blue" in second.children[0].className  # an unknown colour shows as blue
+    assert second.children[2].children == "999"  # an unknown region by its code
