@@ -1,6 +1,6 @@
 """Event → screen latency of /wall at 2,000 events/s, against a 1 s polling page in the same run.
 
-    python -m bench.latency [--rate 2000] [--seconds 20] [--tick-ms 10]
+    python -m bench.latency [--rate 2000] [--seconds 20] [--tick-ms 10] [--warnings 20]
 
 Starts a private redis-server and the real stack (web, consumer, worker as processes), opens /wall
 and a polling page (``/bench/poll``: fetches the same snapshot every 1 s, see bench/_web.py) in
@@ -11,8 +11,10 @@ Each new licence raises the province's active count by one, so event k is on scr
 text shows base + k or more. A MutationObserver in each page timestamps every text change
 (``performance.timeOrigin + performance.now()``, the same clock as Python's ``time.time()``).
 **Latency of event k** = time of the first DOM state that includes it − the time just before its
-XADD was sent. With batching (consumer batches, one push per batch) every event waits for the batch
-that carries it, so this is per event, not per batch; the first event of a batch waits longest.
+XADD was sent. ``--warnings N`` opens N warnings first, so the wall's ticker is as full as on a
+working day (every line is components the page updates on each push). With batching (consumer
+batches, one push per batch) every event waits for the batch that carries it, so this is per event,
+not per batch; the first event of a batch waits longest.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import orjson  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
+from alerts.store import upsert_warnings  # noqa: E402
 from bench._stack import NOW_JS, chromium, load_average, pct, private_redis, stack  # noqa: E402
 from core import keys  # noqa: E402
 from tests.events import entry, issued_data  # noqa: E402
@@ -79,6 +82,19 @@ def licence(k: int) -> dict:
     """The k-th new licence: unique number, a point on a grid over Nanjing's urban districts."""
     lon, lat = 118.70 + (k % 40) * 0.006, 31.98 + (k // 40 % 40) * 0.004
     return entry(data=issued_data(f"3201{k:08d}", lon=lon, lat=lat), event_id=f"lat-{k}")
+
+
+def open_warnings(r, n: int) -> None:
+    """Open ``n`` warnings in as many counties, the way the warning job stores them."""
+    counties = (320102, 320104, 320105, 320106, 320111, 320113, 320114, 320115, 320116, 320117,
+                320118, 320205, 320206, 320211, 320213, 320214, 320302, 320303, 320305, 320311)  # fmt: skip
+    now = int(time.time() * 1000)
+    candidates = [
+        {"type": "complaint_spike", "condition": f"complaint_spike:{a}:{k}", "level": 1 + k % 4, "region": a,
+         "regions": [a], "place": {"lon": 118.78, "lat": 32.05}, "facts": {"ratio": 9.0}, "evidence": {}}
+        for k, a in enumerate((counties * (n // len(counties) + 1))[:n])
+    ]  # fmt: skip
+    upsert_warnings(r, candidates, now, 86_400_000, max(n, 1))
 
 
 def feed(r, start: int, rate: float, seconds: float, tick_ms: float) -> tuple[list[float], float]:
@@ -173,9 +189,13 @@ def main() -> None:
         default=None,
         help="web.licence_push_seconds of the web process (0: one push per batch), to compare",
     )
+    parser.add_argument("--warnings", type=int, default=0, help="open warnings on the wall's ticker")
     args = parser.parse_args()
     env = {} if args.push_seconds is None else {"WATCHFLOOR_WEB_LICENCE_PUSH_SECONDS": str(args.push_seconds)}
-    print(f"before: {load_average()}; licence pushes at most every {push_interval(args.push_seconds)}")
+    print(
+        f"before: {load_average()}; licence pushes at most every {push_interval(args.push_seconds)};"
+        f" {args.warnings} open warnings"
+    )
     with (
         tempfile.TemporaryDirectory(prefix="wf-latency-") as tmp,
         private_redis() as server,
@@ -183,6 +203,7 @@ def main() -> None:
         chromium() as browser,
     ):
         r = server.client()
+        open_warnings(r, args.warnings)
         wall = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
         wall.add_init_script(RECEIVED)
         sockets: list[str] = []
@@ -196,6 +217,8 @@ def main() -> None:
             r.xadd(keys.inbound("licence"), licence(k))
             time.sleep(0.1)
         wait_for_count(wall, WALL_KPI, warm, 30_000)
+        if args.warnings:
+            wall.wait_for_selector("#wall-ticker .wall-tick", timeout=30_000)
         wait_for_count(poll, POLL_KPI, warm, 30_000)
         time.sleep(1.5)
         base = int(r.hget(keys.licence_counts("valid"), str(PROVINCE)) or 0)

@@ -88,7 +88,8 @@ def _hhmm(ms: int) -> str:
 
 
 def ticker_items(warnings: list[dict], names: dict[int, str], lang: str, now_ms: int) -> list:
-    """Ticker lines, newest first: time, colour+level chip, type, region, overdue tag."""
+    """Ticker lines, newest first: time, colour+level chip, type, region, overdue tag — three components
+    a line (the line, its type and its region)."""
     if not warnings:
         return [html.Div(t(lang, "wall.ticker.empty"), className="wall-empty")]
     out = []
@@ -97,16 +98,13 @@ def ticker_items(warnings: list[dict], names: dict[int, str], lang: str, now_ms:
         kind = str(w.get("type", ""))
         label = t(lang, f"wall.type.{kind}") if f"wall.type.{kind}" in _TYPES else kind
         region = int(w.get("region", 0) or 0)
+        chip = t(lang, f"wall.colour.{colour}") + t(lang, f"wall.level.{int(w.get('level', 4))}")
         parts = [
-            html.Span(
-                t(lang, f"wall.colour.{colour}") + t(lang, f"wall.level.{int(w.get('level', 4))}"),
-                className=f"wall-chip wall-chip-{colour}",
-            ),
-            html.Span(label, className="wall-tick-type"),
+            html.Span(label, className="wall-tick-type", **{"data-chip": chip}),
             html.Span(names.get(region, str(region)), className="wall-tick-region"),
         ]
-        # the time and the overdue tag are the line's data-time/data-overdue, shown by CSS (fewer
-        # components: each is visited on every store update)
+        # the time, the colour+level chip and the overdue tag are data attributes shown by CSS (fewer
+        # components: each is visited on every store update, and a licence push makes several)
         attrs = {"data-id": str(w.get("id", "")), "data-time": _hhmm(int(w.get("raised_at", 0)))}
         if is_overdue(w, now_ms):
             attrs["data-overdue"] = t(lang, "wall.ticker.overdue.tag")

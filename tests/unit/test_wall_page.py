@@ -190,7 +190,8 @@ def test_ticker_lines_carry_time_and_overdue_as_data_and_upstream_text_as_text()
     first, second = wall_panels.ticker_items(warnings, {320102: "玄武区"}, "zh", now)
     assert getattr(first, "data-time") == "16:25" and getattr(second, "data-time") == "16:26"
     assert getattr(first, "data-overdue") == "超期" and not hasattr(second, "data-overdue")
-    chip, kind, region = first.children
-    assert (chip.children, kind.children, region.children) == ("红Ⅰ", evil, "玄武区")  # a string: a text node
-    assert "wall-chip-blue" in second.children[0].className  # an unknown colour shows as blue
-    assert second.children[2].children == "999"  # an unknown region by its code
+    kind, region = first.children
+    assert (getattr(kind, "data-chip"), kind.children, region.children) == ("红Ⅰ", evil, "玄武区")
+    assert isinstance(kind.children, str)  # upstream text as a text node
+    assert "wall-tick-blue" in second.className and getattr(second.children[0], "data-chip") == "蓝Ⅳ"
+    assert second.children[1].children == "999"  # an unknown region by its code
