@@ -123,6 +123,8 @@ window.wf = window.wf || {};
       }).observe(list);
     }
     function find() {
+      // other pages load this file too: only a wall page (it names its first layer) watches
+      if (!document.querySelector('meta[name="wf-licence-layer"]')) return;
       const list = document.getElementById("wall-ranking");
       if (list) { watch(list); return; }
       const root = document.getElementById("react-entry-point");

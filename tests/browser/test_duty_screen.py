@@ -61,6 +61,24 @@ def sign_in(page, url: str, name: str) -> None:
     page.wait_for_url(url + "/duty")
 
 
+#: the duty page is settled: its socket is connected and no Dash callback is in flight (the first
+#: connect re-reads the queue). The test clicks a row then, as a person would once the page has
+#: loaded. Added after one fresh-clone CI run (2026-11-22) timed out waiting for the actions after the
+#: click; the cause was not found (the test passed 3 times idle and 4 times with the CPUs loaded).
+SETTLED = """() => {
+  const s = window.store && window.store.getState();
+  const path = s && s.paths && s.paths.strs && s.paths.strs['duty-socket'];
+  if (!path || s.isLoading) return false;
+  let node = s.layout;
+  for (const k of path) node = node[k];
+  return node.props.connected === true;
+}"""
+
+
+def settle(page) -> None:
+    page.wait_for_function(SETTLED, timeout=30_000)
+
+
 def act(page, action: str, note: str = "") -> None:
     if note:
         page.fill("#duty-note", note)
@@ -96,6 +114,7 @@ def test_duty_officer_takes_a_warning_through_the_loop(redis_client, stack_facto
     colours = page.eval_on_selector_all(".duty-row .duty-badge", "bs => bs.map(b => b.innerText)")
     assert colours[0].startswith("红色") and colours[-1].startswith("蓝色")  # red first
 
+    settle(page)
     page.click(f".duty-row[data-id='{target}']")
     page.wait_for_selector("#duty-actions .duty-act-acknowledge", timeout=10_000)
     assert "C1-0" in page.inner_text("#duty-evidence")
