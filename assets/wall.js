@@ -68,6 +68,16 @@ window.wf = window.wf || {};
   window.wf.hhmm = hhmm;
   window.wf.textNode = textNode;
 
+  /* The city ranking's rows shrink so all 13 fit its panel (short on 16:9 walls): the list's height goes
+     into --rank-h whenever it changes size. Not a CSS container query: a font size in cqh units made
+     every layout of the page re-style the rows (+3-4 ms on each push; docs/performance.md). */
+  function fitRanking(list) {
+    if (!list) return;
+    new ResizeObserver((entries) => {
+      list.style.setProperty("--rank-h", entries[entries.length - 1].contentRect.height + "px");
+    }).observe(list);
+  }
+
   /* The licence layer: plain Leaflet on dash-leaflet's map, fed by URL (docs/wall.md, "First paint").
      Its first view is fetched as the page loads (the page preloads it and names it in a <meta>) and
      drawn the moment the map exists, not after React has mounted a GeoJSON component and asked for it.
@@ -100,8 +110,15 @@ window.wf = window.wf || {};
         onEachFeature: fn.onEachFeature }).addTo(map);
       draw();
     }
-    // every Leaflet map runs this when created: the wall's takes the layer
-    if (window.L && L.Map) L.Map.addInitHook(function () { if (this.getContainer().id === "wall-map") attach(this); });
+    // every Leaflet map runs this when created: the wall's takes the layer (and the ranking, rendered
+    // in the same commit, starts following its height)
+    if (window.L && L.Map) {
+      L.Map.addInitHook(function () {
+        if (this.getContainer().id !== "wall-map") return;
+        attach(this);
+        fitRanking(document.getElementById("wall-ranking"));
+      });
+    }
     // once the parser has passed the page's <link rel=preload> of that URL: this fetch then reuses the
     // preloaded response (asked for before that element is parsed, the browser fetches it twice)
     function start() {
@@ -111,32 +128,6 @@ window.wf = window.wf || {};
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
     else start();
     return { show: show, failing: () => failing, map: () => map };
-  })();
-
-  /* The city ranking's rows shrink so all 13 fit its panel (short on 16:9 walls): the list's height goes
-     into --rank-h whenever it changes size. Not a CSS container query: a font size in cqh units made
-     every layout of the page re-style the rows (+3-4 ms on each push; docs/performance.md). */
-  (function () {
-    function watch(list) {
-      new ResizeObserver((entries) => {
-        list.style.setProperty("--rank-h", entries[entries.length - 1].contentRect.height + "px");
-      }).observe(list);
-    }
-    function find() {
-      // other pages load this file too: only a wall page (it names its first layer) watches
-      if (!document.querySelector('meta[name="wf-licence-layer"]')) return;
-      const list = document.getElementById("wall-ranking");
-      if (list) { watch(list); return; }
-      const root = document.getElementById("react-entry-point");
-      if (!root) return;
-      const seen = new MutationObserver(() => {
-        const l = document.getElementById("wall-ranking");
-        if (l) { seen.disconnect(); watch(l); }
-      });
-      seen.observe(root, { childList: true, subtree: true });
-    }
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", find);
-    else find();
   })();
 
   let lastUrl = null, lastUrlAt = 0, lastView = null;

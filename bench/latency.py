@@ -35,7 +35,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from alerts.store import upsert_warnings  # noqa: E402
 from bench._stack import NOW_JS, chromium, load_average, pct, private_redis, stack  # noqa: E402
 from core import keys  # noqa: E402
-from tests.events import entry, issued_data  # noqa: E402
+from tests.events import entry, issued_data, warning_candidate  # noqa: E402
 
 PROVINCE = 320000
 WALL_KPI = "#wall-kpi-active"
@@ -89,11 +89,8 @@ def open_warnings(r, n: int) -> None:
     counties = (320102, 320104, 320105, 320106, 320111, 320113, 320114, 320115, 320116, 320117,
                 320118, 320205, 320206, 320211, 320213, 320214, 320302, 320303, 320305, 320311)  # fmt: skip
     now = int(time.time() * 1000)
-    candidates = [
-        {"type": "complaint_spike", "condition": f"complaint_spike:{a}:{k}", "level": 1 + k % 4, "region": a,
-         "regions": [a], "place": {"lon": 118.78, "lat": 32.05}, "facts": {"ratio": 9.0}, "evidence": {}}
-        for k, a in enumerate((counties * (n // len(counties) + 1))[:n])
-    ]  # fmt: skip
+    places = (counties * (n // len(counties) + 1))[:n]
+    candidates = [warning_candidate(f"complaint_spike:{a}:{k}", a, 1 + k % 4) for k, a in enumerate(places)]
     upsert_warnings(r, candidates, now, 86_400_000, max(n, 1))
 
 

@@ -113,3 +113,12 @@ def complaint_data(complaint_id: str = "c-1", **over: Any) -> dict[str, Any]:
     }
     data.update(over)
     return data
+
+
+def warning_candidate(condition: str, region: int, level: int, **extra: Any) -> dict[str, Any]:
+    """A detector's warning candidate (what ``alerts.store.upsert_warnings`` takes): a complaint spike."""
+    return {
+        "type": "complaint_spike", "condition": condition, "level": level, "region": region,
+        "regions": [region], "place": {"lon": 118.78, "lat": 32.05}, "facts": {"ratio": 9.0},
+        "evidence": {}, **extra,
+    }  # fmt: skip

@@ -12,6 +12,7 @@ from alerts.store import upsert_warnings
 from core import keys
 from layouts.i18n import CATALOGUES
 from tests.browser.test_wall import add_licences
+from tests.events import warning_candidate as candidate
 
 COLOURS = ("red", "orange", "yellow", "blue")
 
@@ -31,6 +32,14 @@ FITS = """() => {
     if (el.closest('.leaflet-container') && !el.closest('.wall-map-overlay')) continue;  // map internals
     if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).display !== 'inline') {
       out.push('overflows ' + (el.id || el.className || el.tagName));
+    }
+  }
+  // a ranking row's line (place, name, value: pseudo-elements and text, no elements to measure) fits
+  // its row, which clips it: on 16:9 walls the rows' font must shrink to the list (assets/wall.js).
+  // The line box, not scrollHeight: that counts the CJK font's content area, taller than the line
+  for (const el of document.querySelectorAll('.wall-rank-row')) {
+    if (parseFloat(getComputedStyle(el).lineHeight) > el.clientHeight + 1) {
+      out.push('cut off ' + el.className + ' ' + el.innerText);
     }
   }
   // nothing is cut by a tile's edge (the ranking's 13th city once was, at 16:9); the ticker's list
@@ -69,14 +78,6 @@ SCENE = (
     "() => document.querySelector('#wall-root').className.split(' ')"
     ".find((c) => c.startsWith('wall-scene-'))?.slice(11)"
 )
-
-
-def candidate(condition: str, region: int, level: int, **extra) -> dict:
-    return {
-        "type": "complaint_spike", "condition": condition, "level": level, "region": region,
-        "regions": [region], "place": {"lon": 118.78, "lat": 32.05}, "facts": {"ratio": 9.0},
-        "evidence": {}, **extra,
-    }  # fmt: skip
 
 
 def publish(r, result) -> None:
