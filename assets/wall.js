@@ -37,15 +37,25 @@ window.wf = window.wf || {};
     pointToLayer: function (feature, latlng) {
       return L.circleMarker(latlng, shopStyle(feature));
     },
-    onEachFeature: function (feature, layer) {
-      const p = feature.properties;
-      if (p.no) {
-        layer.bindTooltip(textNode(p.no + " " + (p.name || "")));
-      } else if (p.t !== undefined) {
-        layer.bindTooltip(textNode(p.n + " / " + p.t));
-      }
+    /* A licence cell's or shop's tooltip text: "licence no. name" or "licences / total" (null: none). */
+    licenceTip: function (p) {
+      if (p.no) return p.no + " " + (p.name || "");
+      if (p.t !== undefined) return p.n + " / " + p.t;
+      return null;
     },
   };
+
+  /* One tooltip for a whole layer, filled with the hovered feature's text: a tooltip bound to each of
+     the ~600 cells of a view cost as much as drawing them (docs/performance.md, "First paint"). */
+  function hoverTip(layer, map, text) {
+    const tip = L.tooltip();
+    layer.on("mouseover", (e) => {
+      const t = e.layer.feature && text(e.layer.feature.properties);
+      if (t === null || t === undefined) return;
+      map.openTooltip(tip.setLatLng(e.latlng).setContent(textNode(t)));
+    });
+    layer.on("mouseout", () => map.closeTooltip(tip));
+  }
 
   /* Text and class of one source's freshness badge: age, "stale since HH:MM" or "no data yet". */
   function hhmm(ms, timeZone) {
@@ -106,8 +116,8 @@ window.wf = window.wf || {};
       const pane = map.getPane("scene-licences") || map.createPane("scene-licences");
       pane.style.zIndex = 410; // above the overlay pane (400), under the boundaries (450+)
       const fn = window.wf.map;
-      layer = L.geoJSON(null, { pane: "scene-licences", style: fn.cellStyle, pointToLayer: fn.pointToLayer,
-        onEachFeature: fn.onEachFeature }).addTo(map);
+      layer = L.geoJSON(null, { pane: "scene-licences", style: fn.cellStyle, pointToLayer: fn.pointToLayer }).addTo(map);
+      hoverTip(layer, map, fn.licenceTip);
       draw();
     }
     // every Leaflet map runs this when created: the wall's takes the layer (and the ranking, rendered

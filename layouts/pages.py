@@ -9,6 +9,7 @@ from core.settings import Settings
 from geo.boundaries import Regions
 from layouts import duty, meeting, ops, wall
 from layouts.i18n import t
+from wf_components import Location
 
 #: the only screens a wall kiosk link may open
 KIOSK_PATHS = ("/", "/wall", None)
@@ -16,7 +17,8 @@ KIOSK_PATHS = ("/", "/wall", None)
 
 def shell() -> html.Div:
     """Top-level layout shared by every screen."""
-    return html.Div([dcc.Location(id="page-url"), html.Div(id="page-content", className="page")])
+    # not dcc.Location: a wall page without a Referer gets this shell, and the wall page loads no dcc
+    return html.Div([Location(id="page-url"), html.Div(id="page-content", className="page")])
 
 
 def initial(pathname: str | None, settings: Settings, regions: Regions) -> html.Div:

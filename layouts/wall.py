@@ -6,7 +6,7 @@ Data arrives by push (``wall-socket``) and by URL (map layers); the layout itsel
 from __future__ import annotations
 
 import dash_leaflet as dl
-from dash import dcc, html
+from dash import html
 from dash_socketio import DashSocketIO
 
 from core.settings import Settings
@@ -15,6 +15,7 @@ from indicators.wall_data import region_names
 from indicators.wall_figures import SOURCES, TIME_ZONE, stale_after_ms
 from layouts.i18n import catalogue, t
 from layouts.wall_panels import kpi_column, source_badges
+from wf_components import Interval, Store
 
 
 def _fn(name: str) -> dict[str, str]:
@@ -82,18 +83,18 @@ def layout(settings: Settings, regions: Regions) -> html.Div:
         className=f"wall wall-scene-{first}",
         children=[
             DashSocketIO(id="wall-socket", eventNames=["licence", "indicators", "warnings"]),
-            dcc.Store(id="wall-config", data=config),
-            dcc.Store(id="wall-snapshot"),
-            dcc.Store(id="wall-panels"),
-            dcc.Store(id="wall-state", data={"version": 0, "lastIngestMs": None}),
+            Store(id="wall-config", data=config),
+            Store(id="wall-snapshot"),
+            Store(id="wall-panels"),
+            Store(id="wall-state", data={"version": 0, "lastIngestMs": None}),
             # licences per 1,000 people: its own store, so the KPI tiles do not re-run on each licence push
-            dcc.Store(id="wall-density"),
+            Store(id="wall-density"),
             # the licence layer's URL last asked for (assets/wall.js wf.licences fetches and draws it)
-            dcc.Store(id="wall-licence-view"),
+            Store(id="wall-licence-view"),
             # ticks only drive clientside code (clock, badges, scenes, throttled map refresh): no server calls
-            dcc.Interval(id="wall-tick", interval=1000),
+            Interval(id="wall-tick", interval=1000),
             # the slow fallback: panels and per-source freshness re-read even when no push comes
-            dcc.Interval(id="wall-slow", interval=SLOW_MS),
+            Interval(id="wall-slow", interval=SLOW_MS),
             html.Header(
                 className="wall-header",
                 children=[

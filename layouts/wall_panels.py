@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dash_svg as svg
 from dash import html
 
 from alerts.loop import is_overdue
 from indicators.wall_figures import CST, SOURCES
 from layouts.i18n import CATALOGUES, t
+from wf_components import BarsAndLine
 
 KPIS = (  # (key, unit key); the active-licence tile's value is updated clientside by push
     ("active", "wall.kpi.unit"),
@@ -138,18 +138,17 @@ def trend_svg(trend: dict, lang: str) -> list:
     w, h = 240.0, 80.0
     top_i, top_w = max(insp, default=0) or 1, max(warn, default=0) or 1
     bw = w / n
-    # all bars as one path (a rectangle per hour): one component, not 24 — every Dash component on the
-    # wall costs each store update, and a licence push makes several
+    # all bars as one path (a rectangle per hour), bars and line one component, not 26 — every Dash
+    # component on the wall costs each store update, and a licence push makes several
     bars = " ".join(
         f"M{i * bw + bw * 0.12:.1f} {h - v / top_i * (h - 6):.1f}h{bw * 0.76:.1f}V{h:.1f}h{-bw * 0.76:.1f}Z"
         for i, v in enumerate(insp)
         if v > 0
     )
     pts = " ".join(f"{(i + 0.5) * bw:.1f},{h - v / top_w * (h - 6):.1f}" for i, v in enumerate(warn))
-    line = svg.Polyline(points=pts, className="wall-trend-line")
-    chart = svg.Svg(
-        viewBox=f"0 0 {w:.0f} {h:.0f}", preserveAspectRatio="none", className="wall-trend-svg",
-        children=[svg.Path(d=bars, className="wall-trend-bar"), line],
+    chart = BarsAndLine(
+        viewBox=f"0 0 {w:.0f} {h:.0f}", bars=bars, line=pts, className="wall-trend-svg",
+        barClassName="wall-trend-bar", lineClassName="wall-trend-line",
     )  # fmt: skip
     legend = html.Div(
         className="wall-trend-legend",

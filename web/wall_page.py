@@ -33,10 +33,11 @@ from layouts.wall import first_licence_url
 WALL_PATHS = frozenset({"/", "/wall"})
 #: assets the wall page loads: its own, the sign-in expiry handler and the undo-history trim every page has
 WALL_ASSET = re.compile(r"/assets/(wall[\w-]*|auth|history)\.(js|css)(\?|$)")
-#: Dash bundles the wall does without: dash_table's (no table on the wall) and Babel's polyfill (core-js 2
-#: and regenerator, for old browsers; the wall targets current Chromium, and the only code that would
-#: need regenerator, the renderer's loader of lazy dcc components, has no such component to load here)
-NOT_ON_WALL = ("/dash_table/", "/deps/polyfill@")
+#: Dash bundles the wall does without: dash_table's (no table on the wall), dcc's and dash_svg's (its
+#: stores, timers, location and trend chart are wf_components, as is the shell's location) and Babel's
+#: polyfill (core-js 2 and regenerator, for old browsers; the wall targets current Chromium, and the only
+#: code that would need regenerator, the renderer's loader of lazy dcc components, is not loaded here)
+NOT_ON_WALL = ("/dash_table/", "/dash/dcc/", "/dash_svg/", "/deps/polyfill@")
 #: dash-leaflet loads GeoJSON lazily (a webpack chunk fetched when the first layer mounts)
 GEOJSON_CHUNK = "/_dash-component-suites/dash_leaflet/async-GeoJSON.js"
 _SRC = re.compile(r'(?:src|href)="([^"]+)"')

@@ -75,8 +75,39 @@ def test_wall_shows_cells_and_a_new_licence_reaches_the_kpi_by_push(redis_client
     assert "/assets/wall.js" in paths and "/assets/auth.js" in paths
     first = [u for u in requests if "/api/v1/map/licences" in u and "zoom=7.00&v=0" in u]
     assert len(first) == 1, first
-    # without Babel's polyfill (left out on the wall page) nothing in the page failed
-    assert not [p for p in paths if "/deps/polyfill@" in p]
+    # without Babel's polyfill, dcc's and dash_svg's bundles (left out on the wall page) nothing failed
+    assert not [p for p in paths if "/deps/polyfill@" in p or "/dash/dcc/" in p or "/dash_svg/" in p]
+    assert errors == []
+
+
+def test_a_wall_page_without_referer_gets_the_wall_through_the_router(redis_client, stack_factory, browser):
+    """Dash's layout request without a Referer (a proxy's Referrer-Policy may say so): the shell, whose
+    location starts the router, which fills in the wall — on a page that loads no dcc (web/wall_page.py)."""
+    add_licences(redis_client, 40)
+    stack = stack_factory(WATCHFLOOR_MAP_MAX_POINTS="5")
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    routed: list[str] = []
+    page.on("request", lambda req: "page-content" in (req.post_data or "") and routed.append(req.url))
+
+    def no_referrer(route):  # the page as a proxy with its own Referrer-Policy would pass it on
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "referrer-policy": "no-referrer"})
+
+    page.route(stack.url + "/wall", no_referrer)
+    page.goto(stack.url + "/wall")
+    page.wait_for_selector("#wall-map path.wf-cell", state="attached", timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('#wall-kpi-active')?.innerText === '40'", timeout=15_000
+    )
+    assert routed, "the router did not run: the layout request still said which page asked"
+    # the wall's timers tick (the clock changes) and its trend chart is drawn, all without dcc
+    first = page.inner_text("#wall-clock")
+    clock_moved = f"() => document.querySelector('#wall-clock').innerText !== {first!r}"
+    page.wait_for_function(clock_moved, timeout=5_000)
+    page.wait_for_selector("#wall-trend svg.wall-trend-svg path.wall-trend-bar", state="attached")
+    assert page.locator("#wall-trend svg polyline.wall-trend-line").count() == 1
     assert errors == []
     page.close()
 

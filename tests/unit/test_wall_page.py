@@ -19,6 +19,11 @@ SCRIPTS = "\n".join(
         '<script src="/_dash-component-suites/dash/deps/polyfill@7.v4_4_1m1.12.1.min.js"></script>',
         '<script src="/_dash-component-suites/dash/dash_table/bundle.v7_4_1m1.js"></script>',
         '<script src="/_dash-component-suites/dash_leaflet/dash_leaflet.v1_1_3m1.js"></script>',
+        '<script src="/_dash-component-suites/dash/dcc/dash_core_components.v4_4_1m1.js"></script>',
+        '<script src="/_dash-component-suites/dash/dcc/dash_core_components-shared.v4_4_1m1.js"></script>',
+        '<script src="/_dash-component-suites/dash/html/dash_html_components.v4_4_1m1.min.js"></script>',
+        '<script src="/_dash-component-suites/dash_svg/dash_svg.v0_0_12m1.min.js"></script>',
+        '<script src="/_dash-component-suites/wf_components/wf_components.v1_0_0m1.js"></script>',
         '<script src="/assets/auth.js?m=1"></script>',
         '<script src="/assets/meeting.js?m=1"></script>',
         '<script src="/assets/wall.js?m=1"></script>',
@@ -88,11 +93,30 @@ def test_initial_layout_is_the_wall_only_on_its_paths(world, path, wall):
 
 def test_wall_tags_keep_the_walls_files_only():
     kept = wall_page.wall_tags(SCRIPTS)
-    assert "dash_table" not in kept and "polyfill" not in kept
-    assert "meeting.js" not in kept and "duty.css" not in kept
-    for name in ("react@18", "dash_leaflet", "auth.js", "wall.js", "wall_scenes.js", "wall_panels.css"):
+    for name in ("dash_table", "polyfill", "dash_core_components", "dash_svg", "meeting.js", "duty.css"):
+        assert name not in kept, name
+    for name in ("react@18", "dash_leaflet", "dash_html_components", "wf_components", "auth.js", "wall.js",
+                 "wall_scenes.js", "wall_panels.css"):  # fmt: skip
         assert name in kept, name
     assert "new DashRenderer()" in kept  # inline scripts (CSP-hashed) untouched
+
+
+# the component libraries a wall page loads (web/wall_page.py drops the others from its HTML)
+WALL_LIBRARIES = {"dash_html_components", "dash_leaflet", "dash_socketio", "wf_components"}
+
+
+@pytest.mark.parametrize("path", ["/wall", None])
+def test_a_wall_page_needs_no_bundle_it_leaves_out(world, path):
+    """Both ways a wall page starts — the wall itself, or (no Referer) the shell the router fills with
+    the wall — and the panels the callbacks fill in use only the libraries the page loads."""
+    settings, regions = world
+    trees = [pages.initial(path, settings, regions), pages.screen("/wall", settings, regions)]
+    trees.append(wall_panels.trend_svg({"inspections": [1], "warnings": [1]}, "zh"))
+    trees.append(wall_panels.ranking_rows([(320100, 1.0)], {320100: "南京市"}, "zh"))
+    warning = {"id": "w", "colour": "red", "level": 1, "type": "t", "region": 320100, "raised_at": 0}
+    trees.append(wall_panels.ticker_items([warning], {}, "zh", 0))
+    used = {c._namespace for tree in trees for c in components(tree)}
+    assert used <= WALL_LIBRARIES, used - WALL_LIBRARIES
 
 
 def test_preloads_name_the_maps_first_requests(world):
@@ -165,12 +189,11 @@ def test_ranking_rows_fill_their_bar_by_value(values, fills):
 
 def test_trend_bars_are_one_path_with_a_rectangle_per_busy_hour():
     chart = wall_panels.trend_svg({"inspections": [0, 4, 2, 0], "warnings": [1, 0, 0, 3]}, "zh")[1].children
-    bars, line = chart.children
-    rects = [part for part in bars.d.split("M") if part]
+    rects = [part for part in chart.bars.split("M") if part]
     assert len(rects) == 2  # hours 1 and 2; empty hours draw nothing
     tops = [float(r.split(" ")[1].split("h")[0]) for r in rects]
     assert tops[0] == 6.0 and tops[0] < tops[1] < 80.0  # the busiest hour reaches the top margin
-    assert len(line.points.split(" ")) == 4
+    assert len(chart.line.split(" ")) == 4
 
 
 def test_ranking_rows_say_so_when_empty():
