@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 
 from core.auth import EXTENSION, current_user
 from core.identity import Identity
+from core.runtime import tune_gc
 from core.settings import Settings
 from geo.boundaries import Regions, load_regions
 
@@ -103,6 +104,10 @@ def main() -> None:
 
 def serve(web: WebApp, settings: Settings) -> None:
     """Serve ``web`` on the configured address until interrupted (Socket.IO's threaded server)."""
+    # as in the consumer and the workers: what start-up built (~180,000 objects) is frozen, so a full
+    # collection no longer walks it — in this process each one held every request thread for ~100 ms,
+    # several times a minute under page loads (docs/performance.md, "Session 7")
+    tune_gc()
     web.socketio.run(
         web.server,
         host=settings.web.host,
