@@ -54,7 +54,8 @@ window.wf = window.wf || {};
       if (t === null || t === undefined) return;
       map.openTooltip(tip.setLatLng(e.latlng).setContent(textNode(t)));
     });
-    layer.on("mouseout", () => map.closeTooltip(tip));
+    // a redraw removes the hovered cell without a mouseout
+    layer.on("mouseout layerremove", () => map.closeTooltip(tip));
   }
 
   /* Text and class of one source's freshness badge: age, "stale since HH:MM" or "no data yet". */

@@ -238,3 +238,24 @@ def test_the_licence_layer_comes_back_after_failed_fetches(redis_client, stack_f
     )
     assert z[0] < z[1], z
     page.close()
+
+
+def test_the_shells_location_follows_history_navigation(redis_client, stack_factory, browser):
+    """The router's location (wf_components.Location) reads the path on start and on back/forward."""
+    add_licences(redis_client, 5)
+    stack = stack_factory()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(stack.url + "/meeting")
+    page.wait_for_selector("#meeting-map", timeout=30_000)
+    assert page.locator("#wall-map").count() == 0
+    # a pushState + popstate, as a link that navigates in the page would do
+    page.evaluate(
+        "() => { history.pushState(null, '', '/wall'); dispatchEvent(new PopStateEvent('popstate')); }"
+    )
+    page.wait_for_selector("#wall-map", timeout=15_000)
+    assert page.locator("#meeting-map").count() == 0
+    page.go_back()  # a real back: the browser fires popstate itself
+    page.wait_for_selector("#meeting-map", timeout=15_000)
+    assert errors == []
