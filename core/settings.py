@@ -68,6 +68,9 @@ class SimulatorSettings(_Section):
         "complaint",
     )
     speed: float = Field(1.0, gt=0, le=100_000)
+    #: a live clock that started at the wall clock and, after a restart, is behind it: a gap up to this
+    #: long is played back at once (nothing skipped); a longer one is skipped (the clock jumps to now)
+    catch_up_seconds: float = Field(3600.0, ge=0, le=30 * 86400)
     anomalies: bool = True
     ground_truth: str = "var/sim/ground_truth.jsonl"
 

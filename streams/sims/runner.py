@@ -3,7 +3,8 @@
 Live: ``run_all`` finishes (or resumes) the licence initial load, then advances a simulated clock at
 ``simulator.speed`` simulated seconds per real second and XADDs each slice's events to
 ``wf:in:<source>`` together with the new clock position, in one MULTI/EXEC: a restart resumes exactly
-where the last committed slice ended, so no event id is repeated or skipped.
+where the last committed slice ended, so no event id is repeated or skipped. A clock that started at
+the wall clock (no ``start``) and was stopped for a while catches up (:func:`resume_at`).
 
 Offline: ``python -m streams.sims.runner --days 1 --speed 0 --out FILE.jsonl`` writes the initial load
 and the events of the days to FILE.jsonl (one ``{"source", "id", "type", "occurred_at", "data"}`` per
@@ -76,6 +77,23 @@ def _progress(r: redis.Redis, settings: Settings, start: dt.datetime | None) -> 
     return {"cursor": first, "t_base": float(clock.EPOCH_TS), "k_base": 0, "rate": rate}, True
 
 
+def resume_at(cursor: float, now: float, catch_up_seconds: float) -> tuple[float, float]:
+    """Where a stored live clock goes on after a restart at wall-clock ``now``: (cursor, sim start).
+
+    The simulated clock runs from *sim start* at ``simulator.speed``; events are played from *cursor*
+    up to it, as fast as slices go while it is ahead. Not behind the wall clock (a fast demo runs
+    ahead): unchanged. Behind by up to ``catch_up_seconds``: the gap is played back at once and the
+    clock is at the wall clock again. Behind by more (a demo restarted the next day): the clock jumps
+    to now and the gap is not played — the wall shows today rather than replaying the night.
+    """
+    behind = now - cursor
+    if behind <= 0:
+        return cursor, cursor
+    if behind <= catch_up_seconds:
+        return cursor, now
+    return now, now
+
+
 def _append_truth(path: Path, records: Iterable[dict], fresh: bool = False) -> None:
     records = list(records)
     if not records and not fresh:
@@ -97,7 +115,8 @@ def run_all(
 ) -> None:
     """Emit every enabled source's events on one simulated clock until ``stop`` is set.
 
-    The clock starts at ``start`` (default: now) the first time and resumes from Redis afterwards.
+    The clock starts at ``start`` (default: now) the first time and resumes from Redis afterwards;
+    without ``start``, a clock left behind the wall clock catches up (:func:`resume_at`).
     """
     cfg = settings.simulator
     if "licence" in cfg.sources and not initial_load(r, licence_sim, stop):
@@ -107,8 +126,16 @@ def run_all(
     truth_path = settings.path(cfg.ground_truth)
     if fresh:  # a new scenario: a new truth file, starting with the anomalies already under way
         _append_truth(truth_path, scenario.ongoing(state["cursor"]), fresh=True)
-    cursor = state["cursor"]
-    sim = clock.SimClock(cursor, cfg.speed)
+    cursor = sim_start = state["cursor"]
+    if start is None and not fresh:
+        stored = cursor
+        cursor, sim_start = resume_at(stored, math.floor(time.time()), cfg.catch_up_seconds)
+        if cursor != stored:  # jumped: the gap's anomalies still under way start partway, as for a new clock
+            _append_truth(truth_path, scenario.ongoing(cursor, started_after=stored))
+            print(f"simulator: clock was at {clock.iso(stored)}; skipped to now (gap not played)", flush=True)
+        elif sim_start != stored:
+            print(f"simulator: clock at {clock.iso(stored)}; playing back to now", flush=True)
+    sim = clock.SimClock(sim_start, cfg.speed)
     print(
         f"simulator: clock at {clock.iso(cursor)}, speed {cfg.speed:g}, sources {','.join(cfg.sources)}",
         flush=True,

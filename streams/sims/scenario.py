@@ -143,9 +143,12 @@ class Scenario:
                 plan = plans[which[i]]
                 yield plan.source, plan.make(int(row[i]))
 
-    def ongoing(self, at: float) -> list[dict]:
-        """Partial ground truth of the anomalies under way at ``at`` (for a clock starting then)."""
+    def ongoing(self, at: float, started_after: float | None = None) -> list[dict]:
+        """Partial ground truth of the anomalies under way at ``at`` (for a clock starting then); with
+        ``started_after``, only those that started after it (a clock that jumped from there to ``at``)."""
         found = [a for a in self.anomalies(anomalies.week_of(clock.day_of(at))) if a.start < at < a.end]
+        if started_after is not None:
+            found = [a for a in found if a.start >= started_after]
         return [
             a.record(self.world, self.sources, since=at) for a in sorted(found, key=lambda a: (a.start, a.id))
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 
@@ -127,3 +128,52 @@ def test_a_new_speed_after_a_restart_continues_the_licence_trickle(redis_client,
     assert before and len(live) > len(before)
     assert live == sorted(live) and len(set(live)) == len(live)
     assert all(b - a == 1 for a, b in zip(live, live[1:], strict=False))  # re-anchored, no gap, no repeat
+
+
+@pytest.mark.parametrize(("behind", "played"), [(1800, True), (3 * 3600, False)])
+def test_a_live_clock_left_behind_the_wall_clock_catches_up(
+    redis_client, settings_for, tmp_path, geo, behind, played
+):
+    """A demo restarted after a pause: a gap up to ``catch_up_seconds`` is played back at once (every
+    event of it, none twice); a longer one is skipped, and the clock goes on from now."""
+    r = redis_client
+    settings = settings_for(
+        WATCHFLOOR_SIMULATOR_LICENCES="200",
+        WATCHFLOOR_SIMULATOR_SPEED="1",
+        WATCHFLOOR_SIMULATOR_CATCH_UP_SECONDS="3600",
+        WATCHFLOOR_SIMULATOR_GROUND_TRUTH=str(tmp_path / "truth.jsonl"),
+    )
+    cfg, (regions, index) = settings.simulator, geo
+    stored = float(math.floor(time.time()) - behind)
+    rate = cfg.rate_per_second / cfg.speed
+    anchor = {"t_base": repr(float(clock.EPOCH_TS)), "k_base": 0}  # the trickle as a new clock anchors it
+    clock_hash = {"seed": cfg.seed, "total": cfg.licences, "cursor": repr(stored), "rate": repr(rate)}
+    r.hset(keys.simulator_clock(), mapping={**clock_hash, **anchor})
+    stop = threading.Event()
+    sim = LicenceSimulator(settings, regions, index)
+    thread = threading.Thread(target=run_all, args=(r, settings, regions, index, stop, sim))  # no start
+    restarted = time.time()
+    thread.start()
+    deadline = time.monotonic() + 60
+    try:
+        while cursor(r) < restarted + 1 and time.monotonic() < deadline and thread.is_alive():
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    end = cursor(r)
+    assert end >= restarted + 1, "the clock did not reach the wall clock"
+
+    written = {s: [f for _, f in r.xrange(keys.inbound(s))] for s in SOURCES}
+    live = {s: [f[b"id"].decode() for f in v if b"-init-" not in f[b"id"]] for s, v in written.items()}
+    scenario = Scenario(settings, regions, index, sim)
+    first = stored if played else math.floor(restarted)
+    expected = collections.defaultdict(list)
+    for source, fields in scenario.events(first, end):
+        expected[source].append(fields["id"])
+    for source in SOURCES:
+        assert len(live[source]) == len(set(live[source])), f"{source}: repeated event ids"
+        assert sorted(live[source]) == sorted(expected[source]), source
+    gap = [s for s in SOURCES for f in written[s] if b"-init-" not in f[b"id"]
+           and f[b"occurred_at"].decode() < clock.iso(restarted - 60)]  # fmt: skip
+    assert bool(gap) is played  # the gap's events: all of them, or none

@@ -15,7 +15,7 @@ from geo.coords import to_wgs84
 from geo.index import RegionIndex
 from streams.schema import SOURCES, parse_entry
 from streams.sims import clock
-from streams.sims.runner import main, read_jsonl
+from streams.sims.runner import main, read_jsonl, resume_at
 from streams.sims.scenario import Scenario, generate
 from streams.simulator import LicenceSimulator
 
@@ -233,3 +233,18 @@ def test_a_clock_starting_mid_week_gets_the_partial_truth_of_anomalies_under_way
     assert {rec["id"] for rec in ongoing}.isdisjoint(rec["id"] for rec in later)
     for rec in ongoing + later:
         assert {i for listed in rec["events"].values() for i in listed} <= ids, rec["type"]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "now", "limit", "expected"),
+    [
+        (1000.0, 1000.0, 3600, (1000.0, 1000.0)),  # at the wall clock: unchanged
+        (5000.0, 1000.0, 3600, (5000.0, 5000.0)),  # ahead (a fast demo): unchanged
+        (1000.0, 2800.0, 3600, (1000.0, 2800.0)),  # 30 min behind: play the gap, then run from now
+        (1000.0, 4600.0, 3600, (1000.0, 4600.0)),  # exactly the limit: still played
+        (1000.0, 4601.0, 3600, (4601.0, 4601.0)),  # longer: jump to now, the gap is not played
+        (1000.0, 1001.0, 0, (1001.0, 1001.0)),  # no catch-up at all: always jump
+    ],
+)
+def test_a_restarted_live_clock_resumes_at(cursor, now, limit, expected):
+    assert resume_at(cursor, now, limit) == expected
