@@ -225,10 +225,13 @@ def test_overdue_warnings_are_counted_in_the_ticker(redis_client, stack_factory,
     stack = stack_factory()
     page = open_wall(browser, stack, 1920, 1080)
     assert "超期未复 1" in page.inner_text("#wall-ticker-head")
-    overdue = page.locator("#wall-ticker .wall-tick[data-overdue]")
-    assert overdue.count() == 1
-    # the tag is the line's ::after, drawn from the attribute: check that it shows, and as text
-    tag = "(el) => [getComputedStyle(el, '::after').content, getComputedStyle(el, '::after').backgroundColor]"
-    assert overdue.evaluate(tag) == ['"超期"', "rgb(153, 27, 27)"]
+    # the tag is the line's ::after, drawn from the attribute: check that it shows, and as text. Found and
+    # read in one call: the ticker is re-rendered when the panels refresh, and a line found in one call
+    # and read in the next can be a detached node by then (its computed style all empty strings)
+    tag = """() => [...document.querySelectorAll('#wall-ticker .wall-tick[data-overdue]')].map((el) => {
+      const after = getComputedStyle(el, '::after');
+      return [after.content, after.backgroundColor];
+    })"""
+    assert page.evaluate(tag) == [['"超期"', "rgb(153, 27, 27)"]]
     assert "超期 1" in page.inner_text("#wall-kpi-warnings-sub")
     page.close()
