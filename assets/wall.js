@@ -46,16 +46,18 @@ window.wf = window.wf || {};
   };
 
   /* One tooltip for a whole layer, filled with the hovered feature's text: a tooltip bound to each of
-     the ~600 cells of a view cost as much as drawing them (docs/performance.md, "First paint"). */
+     the ~600 cells of a view cost as much as drawing them (docs/performance.md, "First paint").
+     Returns the function that closes it. */
   function hoverTip(layer, map, text) {
     const tip = L.tooltip();
+    const close = () => map.closeTooltip(tip);
     layer.on("mouseover", (e) => {
       const t = e.layer.feature && text(e.layer.feature.properties);
       if (t === null || t === undefined) return;
       map.openTooltip(tip.setLatLng(e.latlng).setContent(textNode(t)));
     });
-    // a redraw removes the hovered cell without a mouseout
-    layer.on("mouseout layerremove", () => map.closeTooltip(tip));
+    layer.on("mouseout", close);
+    return close;
   }
 
   /* Text and class of one source's freshness badge: age, "stale since HH:MM" or "no data yet". */
@@ -95,9 +97,10 @@ window.wf = window.wf || {};
      A newer view replaces an older one, never the other way round; a failed fetch is retried. */
   window.wf.licences = (function () {
     // failing: the latest fetch asked for failed (layerUrl asks again on the next tick, unthrottled)
-    let map = null, layer = null, asked = 0, drawn = 0, latest = null, failing = false;
+    let map = null, layer = null, closeTip = null, asked = 0, drawn = 0, latest = null, failing = false;
     function draw() {
       if (!layer || !latest) return;
+      closeTip(); // once, not per removed cell: a redraw removes the hovered cell without a mouseout
       layer.clearLayers();
       layer.addData(latest);
     }
@@ -118,7 +121,7 @@ window.wf = window.wf || {};
       pane.style.zIndex = 410; // above the overlay pane (400), under the boundaries (450+)
       const fn = window.wf.map;
       layer = L.geoJSON(null, { pane: "scene-licences", style: fn.cellStyle, pointToLayer: fn.pointToLayer }).addTo(map);
-      hoverTip(layer, map, fn.licenceTip);
+      closeTip = hoverTip(layer, map, fn.licenceTip);
       draw();
     }
     // every Leaflet map runs this when created: the wall's takes the layer (and the ranking, rendered
